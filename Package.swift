@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// DCMTK 3.6.7 on Debian 12: `pkg-config dcmtk` is broken (it wants sndfile), so the libraries are named one by one.
+let dcmtkLibraries: [LinkerSetting] = ["dcmsr", "dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }
+
+let package = Package(
+    name: "SpinePlan",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spineplan", targets: ["spineplan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "CDCMTK",
+            cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
+            linkerSettings: dcmtkLibraries
+        ),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
+        .target(name: "SpinePlanGeometry"),
+        .target(
+            name: "SpinePlanDICOM",
+            dependencies: ["CDCMTK", "SpinePlanGeometry", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "SpinePlanScanner",
+            dependencies: ["SpinePlanGeometry", "SpinePlanDICOM"]
+        ),
+        .target(
+            name: "SpinePlanService",
+            dependencies: [
+                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "spineplan",
+            dependencies: [
+                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SpinePlanTestSupport",
+            dependencies: ["SpinePlanGeometry"]
+        ),
+        .testTarget(name: "SpinePlanGeometryTests", dependencies: ["SpinePlanGeometry"]),
+        .testTarget(
+            name: "SpinePlanDICOMTests",
+            dependencies: ["SpinePlanDICOM", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SpinePlanScannerTests",
+            dependencies: ["SpinePlanScanner", "SpinePlanDICOM", "SpinePlanTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

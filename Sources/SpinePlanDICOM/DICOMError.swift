@@ -1,0 +1,38 @@
+import CDCMTK
+
+/// A failure in the DICOM edge: a code callers can switch on, and a message a person can act on.
+public struct DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public enum Code: Sendable, Equatable {
+        case invalidArgument, parse, io, notFound, network, rejected, timeout, noPresentationContext, internalFailure
+        case missingAttribute, unsupported, refusedStatus(UInt16)
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    init(_ error: spdcm_error) {
+        let message = withUnsafeBytes(of: error.message) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let code: Code = switch Int(error.code) {
+        case Int(SPDCM_E_INVALID_ARGUMENT): .invalidArgument
+        case Int(SPDCM_E_PARSE): .parse
+        case Int(SPDCM_E_IO): .io
+        case Int(SPDCM_E_NOT_FOUND): .notFound
+        case Int(SPDCM_E_NETWORK): .network
+        case Int(SPDCM_E_REJECTED): .rejected
+        case Int(SPDCM_E_TIMEOUT): .timeout
+        case Int(SPDCM_E_NO_CONTEXT): .noPresentationContext
+        default: .internalFailure
+        }
+        self.init(code, message)
+    }
+}

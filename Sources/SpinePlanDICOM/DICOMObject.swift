@@ -1,0 +1,176 @@
+import CDCMTK
+
+/// A DICOM object held by DCMTK: owns the C handle and frees it once.
+public final class DICOMObject: @unchecked Sendable {
+    // @unchecked: the handle is only touched through this object, which callers never share across threads while mutating.
+    let handle: OpaquePointer
+
+    init(adopting handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit { spdcm_dataset_free(handle) }
+
+    /// A new, empty object.
+    public convenience init() throws(DICOMError) {
+        var error = spdcm_error()
+        guard let h = spdcm_dataset_create(&error) else { throw DICOMError(error) }
+        self.init(adopting: h)
+    }
+
+    /// Reads a Part 10 file.
+    public convenience init(contentsOfFile path: String) throws(DICOMError) {
+        var error = spdcm_error()
+        guard let h = spdcm_dataset_read_file(path, &error) else { throw DICOMError(error) }
+        self.init(adopting: h)
+    }
+
+    /// Parses a dataset byte stream (no meta header) encoded in a little endian transfer syntax.
+    public convenience init(datasetBytes: [UInt8], transferSyntax: String) throws(DICOMError) {
+        var error = spdcm_error()
+        let h = datasetBytes.withUnsafeBufferPointer { buf in
+            spdcm_dataset_parse(buf.baseAddress ?? UnsafePointer(bitPattern: 1)!, buf.count, transferSyntax, &error)
+        }
+        guard let h else { throw DICOMError(error) }
+        self.init(adopting: h)
+    }
+
+    /// The top-level dataset.
+    public var root: DICOMItem { DICOMItem(pointer: spdcm_dataset_root(handle), owner: self) }
+
+    /// Writes a Part 10 file (Explicit VR Little Endian).
+    public func write(toFile path: String) throws(DICOMError) {
+        var error = spdcm_error()
+        guard spdcm_dataset_save_file(handle, path, &error) else { throw DICOMError(error) }
+    }
+
+    /// The dataset encoded without a meta header.
+    public func encoded(transferSyntax: String = TransferSyntax.explicitVRLittleEndian) throws(DICOMError) -> [UInt8] {
+        var error = spdcm_error()
+        var bytes: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        guard spdcm_dataset_encode(handle, transferSyntax, &bytes, &length, &error), let bytes else {
+            throw DICOMError(error)
+        }
+        defer { spdcm_free(bytes) }
+        return Array(UnsafeBufferPointer(start: bytes, count: length))
+    }
+}
+
+/// A dataset or sequence item inside a `DICOMObject`; it keeps its owner alive.
+public struct DICOMItem {
+    let pointer: OpaquePointer
+    let owner: DICOMObject
+
+    /// The whole value as text (multiple values joined by backslash), or nil when absent.
+    public func string(_ tag: Tag) -> String? {
+        guard let c = spdcm_item_get_string(pointer, tag.group, tag.element) else { return nil }
+        defer { spdcm_free(c) }
+        return String(cString: c)
+    }
+
+    /// The value with DICOM padding removed; nil when absent or empty.
+    public func trimmed(_ tag: Tag) -> String? {
+        guard let s = string(tag) else { return nil }
+        let t = s.trimmingDICOMPadding
+        return t.isEmpty ? nil : t
+    }
+
+    /// Backslash-separated values parsed as numbers; nil when absent or any value is not a number.
+    public func doubles(_ tag: Tag) -> [Double]? {
+        guard let s = trimmed(tag) else { return nil }
+        var out: [Double] = []
+        for part in s.split(separator: "\\", omittingEmptySubsequences: false) {
+            guard let v = Double(String(part).trimmingDICOMPadding) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    public func int(_ tag: Tag) -> Int? {
+        guard let s = trimmed(tag) else { return nil }
+        if let i = Int(s) { return i }
+        if let d = Double(s), d.rounded() == d { return Int(d) }
+        return nil
+    }
+
+    public func contains(_ tag: Tag) -> Bool { spdcm_item_has(pointer, tag.group, tag.element) }
+
+    /// Raw value bytes in host byte order, copied out.
+    public func bytes(_ tag: Tag) -> [UInt8]? {
+        var ptr: UnsafePointer<UInt8>?
+        var length = 0
+        guard spdcm_item_get_bytes(pointer, tag.group, tag.element, &ptr, &length), let ptr else { return nil }
+        return Array(UnsafeBufferPointer(start: ptr, count: length))
+    }
+
+    /// Calls body with the raw value bytes, without copying.
+    public func withBytes<R>(_ tag: Tag, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        var ptr: UnsafePointer<UInt8>?
+        var length = 0
+        guard spdcm_item_get_bytes(pointer, tag.group, tag.element, &ptr, &length), let ptr else { return nil }
+        return try body(UnsafeRawBufferPointer(start: ptr, count: length))
+    }
+
+    public func sequenceCount(_ tag: Tag) -> Int { spdcm_item_sequence_count(pointer, tag.group, tag.element) }
+
+    public func sequenceItem(_ tag: Tag, _ index: Int) -> DICOMItem? {
+        guard index >= 0, let p = spdcm_item_sequence_item(pointer, tag.group, tag.element, index) else { return nil }
+        return DICOMItem(pointer: p, owner: owner)
+    }
+
+    public func set(_ tag: Tag, _ value: String) throws(DICOMError) {
+        var error = spdcm_error()
+        guard spdcm_item_put_string(pointer, tag.group, tag.element, value, &error) else { throw DICOMError(error) }
+    }
+
+    public func set(_ tag: Tag, uint16 value: UInt16) throws(DICOMError) {
+        var error = spdcm_error()
+        guard spdcm_item_put_uint16(pointer, tag.group, tag.element, value, &error) else { throw DICOMError(error) }
+    }
+
+    public func set(_ tag: Tag, numbers: [Double]) throws(DICOMError) {
+        try set(tag, numbers.map(DICOMFormat.decimalString).joined(separator: "\\"))
+    }
+
+    public func set(_ tag: Tag, words: [UInt16]) throws(DICOMError) {
+        var error = spdcm_error()
+        let ok = words.withUnsafeBufferPointer { spdcm_item_put_words(pointer, tag.group, tag.element, $0.baseAddress!, $0.count, &error) }
+        guard ok else { throw DICOMError(error) }
+    }
+
+    public func set(_ tag: Tag, bytes: [UInt8]) throws(DICOMError) {
+        var error = spdcm_error()
+        let ok = bytes.withUnsafeBufferPointer { spdcm_item_put_bytes(pointer, tag.group, tag.element, $0.baseAddress!, $0.count, &error) }
+        guard ok else { throw DICOMError(error) }
+    }
+
+    public func set(_ tag: Tag, float64s: [Double]) throws(DICOMError) {
+        var error = spdcm_error()
+        let ok = float64s.withUnsafeBufferPointer { spdcm_item_put_float64s(pointer, tag.group, tag.element, $0.baseAddress!, $0.count, &error) }
+        guard ok else { throw DICOMError(error) }
+    }
+
+    /// Appends a new item to a sequence (creating it) and returns the item.
+    @discardableResult
+    public func appendItem(_ tag: Tag) throws(DICOMError) -> DICOMItem {
+        var error = spdcm_error()
+        guard let p = spdcm_item_append_sequence_item(pointer, tag.group, tag.element, &error) else { throw DICOMError(error) }
+        return DICOMItem(pointer: p, owner: owner)
+    }
+
+    public func setEmpty(_ tag: Tag) throws(DICOMError) {
+        var error = spdcm_error()
+        guard spdcm_item_put_empty_sequence(pointer, tag.group, tag.element, &error) else { throw DICOMError(error) }
+    }
+}
+
+extension String {
+    /// Without DICOM's space and NUL padding at either end.
+    var trimmingDICOMPadding: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\0" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\0" { s.removeLast() }
+        return String(s)
+    }
+}

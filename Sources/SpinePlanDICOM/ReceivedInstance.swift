@@ -1,0 +1,45 @@
+/// One instance received over C-STORE, decoded and ready for the next stage.
+public struct ReceivedInstance: Sendable {
+    public var associationID: UInt64
+    public var callingAETitle: String
+    public var peerAddress: String
+    public var sopClassUID: String
+    public var sopInstanceUID: String
+    public var transferSyntaxUID: String
+    /// The dataset exactly as it came off the wire, for recording.
+    public var datasetBytes: [UInt8]
+    public var slices: [Slice]
+}
+
+/// What the next stage says about an instance handed to it; the C-STORE response follows from it.
+public enum StoreVerdict: Sendable, Equatable {
+    case stored
+    /// Refused with a DIMSE status (e.g. 0xA700 out of resources) and a short reason for the peer.
+    case refused(status: UInt16, reason: String)
+}
+
+/// The stage that takes received instances. `accept` runs on the association's thread and must not block long.
+public protocol InstanceSink: Sendable {
+    func accept(_ instance: ReceivedInstance) -> StoreVerdict
+}
+
+/// What happened to an association, for logs and session triggers.
+public struct AssociationEvent: Sendable {
+    /// The kind of event.
+    public enum Kind: Sendable, Equatable { case accepted, rejected, released, aborted, echo, idleDropped, failed }
+
+    public var kind: Kind
+    public var associationID: UInt64
+    public var callingAETitle: String
+    public var calledAETitle: String
+    public var peerAddress: String
+    public var detail: String
+}
+
+/// DIMSE status codes SpinePlan sends.
+public enum DIMSEStatus {
+    public static let success: UInt16 = 0x0000
+    public static let outOfResources: UInt16 = 0xA700
+    public static let dataSetDoesNotMatchSOPClass: UInt16 = 0xA900
+    public static let cannotUnderstand: UInt16 = 0xC000
+}

@@ -1,0 +1,184 @@
+import CDCMTK
+import Logging
+import Synchronization
+
+/// A C-STORE and C-ECHO receiver: DCMTK below, `InstanceSink` above, one joined thread per association.
+public final class StorageSCP: Sendable {
+    /// The port actually listened on (useful when configured with port 0).
+    public let port: Int
+    public let configuration: StorageSCPConfiguration
+    private let handle: Handle
+    private let context: Context
+
+    /// The C handle, freed exactly once when the SCP goes away.
+    private final class Handle: @unchecked Sendable {
+        // @unchecked: spdcm_scp is internally synchronised for stop/active; run is called once.
+        let pointer: OpaquePointer
+        init(_ p: OpaquePointer) { pointer = p }
+        deinit { spdcm_scp_free(pointer) }
+    }
+
+    /// What the C callbacks reach through their context pointer.
+    final class Context: Sendable {
+        let sink: any InstanceSink
+        let logger: Logger
+        let onEvent: @Sendable (AssociationEvent) -> Void
+        init(sink: any InstanceSink, logger: Logger, onEvent: @escaping @Sendable (AssociationEvent) -> Void) {
+            self.sink = sink
+            self.logger = logger
+            self.onEvent = onEvent
+        }
+    }
+
+    /// Binds the port (or adopts the socket) now, so a bad address fails before anything is announced ready.
+    public init(configuration: StorageSCPConfiguration, sink: any InstanceSink, logger: Logger,
+                onEvent: @escaping @Sendable (AssociationEvent) -> Void = { _ in }) throws(DICOMError) {
+        let context = Context(sink: sink, logger: logger, onEvent: onEvent)
+        var error = spdcm_error()
+        let callbacks = spdcm_scp_callbacks(
+            context: Unmanaged.passUnretained(context).toOpaque(),
+            on_store: { ctx, request, response in
+                let context = Unmanaged<Context>.fromOpaque(ctx!).takeUnretainedValue()
+                StorageSCP.handleStore(context, request, response)
+            },
+            on_event: { ctx, event in
+                let context = Unmanaged<Context>.fromOpaque(ctx!).takeUnretainedValue()
+                StorageSCP.handleEvent(context, event)
+            })
+        let pointer: OpaquePointer? = withCStrings(configuration.allowedCallingAETitles) { aes in
+            withCStrings(configuration.allowedPeerAddresses) { peers in
+                return configuration.aeTitle.withCString { ae in
+                    configuration.bindAddress.withCString { bind in
+                        var c = spdcm_scp_config(
+                            ae_title: ae, bind_address: bind, port: Int32(configuration.port),
+                            listen_fd: configuration.listenFileDescriptor ?? -1,
+                            acse_timeout_seconds: Int32(configuration.acseTimeoutSeconds),
+                            dimse_timeout_seconds: Int32(configuration.dimseTimeoutSeconds),
+                            max_pdu: configuration.maxPDU, max_associations: Int32(configuration.maxAssociations),
+                            max_dataset_bytes: configuration.maxDatasetBytes,
+                            allowed_calling_ae_titles: aes.baseAddress, allowed_calling_ae_title_count: aes.count,
+                            allowed_peer_addresses: peers.baseAddress, allowed_peer_address_count: peers.count)
+                        return spdcm_scp_create(&c, callbacks, &error)
+                    }
+                }
+            }
+        }
+        guard let pointer else { throw DICOMError(error) }
+        self.handle = Handle(pointer)
+        self.context = context
+        self.configuration = configuration
+        self.port = Int(spdcm_scp_port(pointer))
+    }
+
+    /// Serves until `stop()`; blocks the calling thread and joins every association thread before returning.
+    public func runBlocking() throws(DICOMError) {
+        var error = spdcm_error()
+        guard spdcm_scp_run(handle.pointer, &error) else { throw DICOMError(error) }
+    }
+
+    /// Serves on a dedicated thread until the task is cancelled or `stop()` is called.
+    public func run() async throws {
+        let done = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                done.withLock { $0 = continuation }
+                let thread = Thread { [self] in
+                    let result: Result<Void, any Error>
+                    do { try runBlocking(); result = .success(()) } catch { result = .failure(error) }
+                    done.withLock { $0?.resume(with: result); $0 = nil }
+                }
+                thread.name = "dicom-listener"
+                thread.start()
+            }
+        } onCancel: {
+            stop()
+        }
+    }
+
+    /// Stops accepting and ends every association; safe from any thread.
+    public func stop() { spdcm_scp_stop(handle.pointer) }
+
+    /// Associations being served right now.
+    public var activeAssociations: Int { Int(spdcm_scp_active_associations(handle.pointer)) }
+
+    static func handleStore(_ context: Context, _ request: UnsafePointer<spdcm_store_request>,
+                            _ response: UnsafeMutablePointer<spdcm_store_response>) {
+        let r = request.pointee
+        var log = context.logger
+        log[metadataKey: "association"] = "\(r.association_id)"
+        log[metadataKey: "sop_instance"] = "\(String(cString: r.sop_instance_uid))"
+        func respond(_ status: UInt16, _ reason: String) {
+            response.pointee.status = status
+            withUnsafeMutableBytes(of: &response.pointee.error_comment) { raw in
+                let bytes = Array(reason.utf8.prefix(raw.count - 1))
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+        }
+        guard let datasetHandle = r.dataset else {
+            let why = String(cString: r.parse_error)
+            log.warning("C-STORE refused: \(why)")
+            respond(r.too_large ? DIMSEStatus.outOfResources : DIMSEStatus.cannotUnderstand, why)
+            return
+        }
+        let object = DICOMObject(adopting: datasetHandle)
+        let slices: [Slice]
+        do {
+            slices = try SliceDecoder.slices(from: object)
+        } catch {
+            log.warning("C-STORE refused: \(error.message)")
+            respond(error.code == .unsupported ? DIMSEStatus.dataSetDoesNotMatchSOPClass : DIMSEStatus.cannotUnderstand, error.message)
+            return
+        }
+        let instance = ReceivedInstance(
+            associationID: r.association_id, callingAETitle: String(cString: r.calling_ae_title),
+            peerAddress: String(cString: r.peer_address), sopClassUID: String(cString: r.sop_class_uid),
+            sopInstanceUID: String(cString: r.sop_instance_uid), transferSyntaxUID: String(cString: r.transfer_syntax_uid),
+            datasetBytes: Array(UnsafeBufferPointer(start: r.bytes, count: r.length)), slices: slices)
+        switch context.sink.accept(instance) {
+        case .stored:
+            respond(DIMSEStatus.success, "")
+        case let .refused(status, reason):
+            log.warning("C-STORE refused by the pipeline: \(reason)")
+            respond(status, reason)
+        }
+    }
+
+    static func handleEvent(_ context: Context, _ event: UnsafePointer<spdcm_association_event>) {
+        let e = event.pointee
+        let kind: AssociationEvent.Kind = switch Int(e.kind) {
+        case Int(SPDCM_EVENT_ACCEPTED): .accepted
+        case Int(SPDCM_EVENT_REJECTED): .rejected
+        case Int(SPDCM_EVENT_RELEASED): .released
+        case Int(SPDCM_EVENT_ABORTED): .aborted
+        case Int(SPDCM_EVENT_ECHO): .echo
+        case Int(SPDCM_EVENT_IDLE_DROPPED): .idleDropped
+        default: .failed
+        }
+        let value = AssociationEvent(kind: kind, associationID: e.association_id, callingAETitle: String(cString: e.calling_ae_title),
+                                     calledAETitle: String(cString: e.called_ae_title), peerAddress: String(cString: e.peer_address),
+                                     detail: String(cString: e.detail))
+        var log = context.logger
+        log[metadataKey: "association"] = "\(value.associationID)"
+        log[metadataKey: "calling_ae"] = "\(value.callingAETitle)"
+        log[metadataKey: "peer"] = "\(value.peerAddress)"
+        switch kind {
+        case .accepted, .released, .echo: log.info("association \(kind)")
+        case .rejected, .aborted, .idleDropped, .failed: log.warning("association \(kind): \(value.detail)")
+        }
+        context.onEvent(value)
+    }
+}
+
+/// Calls body with a C array of C strings that stay valid for the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer<CChar>($0) }
+    return pointers.withUnsafeBufferPointer(body)
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation

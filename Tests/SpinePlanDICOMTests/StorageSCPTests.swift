@@ -1,0 +1,270 @@
+import Foundation
+import Logging
+import SpinePlanDICOM
+import SpinePlanGeometry
+import SpinePlanTestSupport
+import Testing
+
+/// What pydicom read from a file, one entry per frame.
+struct ExpectedFrame {
+    var sop: String, frame: Int?, rows: Int, columns: Int
+    var ipp: [Double], iop: [Double], spacing: [Double], thickness: Double
+    var frameOfReference: String, series: String, study: String, imageType: [String], seriesDescription: String
+    var imagesInAcquisition: Int?
+    var pixels: [Float]
+}
+
+func expectedFrames(_ dir: String, scratch: TemporaryDirectory) async throws -> [ExpectedFrame] {
+    let blob = scratch.appending("pixels-\(UUID().uuidString).f32")
+    let out = try await PythonPeer.run(["expect", dir, blob])
+    try #require(out.status == 0, "\(out.stderr)")
+    let frames = try #require(try out.json()["frames"] as? [[String: Any]])
+    let data = try Data(contentsOf: URL(fileURLWithPath: blob))
+    var floats = [Float](repeating: 0, count: data.count / 4)
+    _ = floats.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+    var offset = 0
+    return frames.map { f in
+        let rows = f["rows"] as! Int, cols = f["columns"] as! Int
+        defer { offset += rows * cols }
+        return ExpectedFrame(
+            sop: f["sop"] as! String, frame: f["frame"] as? Int, rows: rows, columns: cols,
+            ipp: f["ipp"] as! [Double], iop: f["iop"] as! [Double], spacing: f["spacing"] as! [Double],
+            thickness: f["thickness"] as! Double, frameOfReference: f["frame_of_reference"] as! String,
+            series: f["series"] as! String, study: f["study"] as! String, imageType: f["image_type"] as! [String],
+            seriesDescription: f["series_description"] as! String, imagesInAcquisition: f["images_in_acquisition"] as? Int,
+            pixels: Array(floats[offset..<offset + rows * cols]))
+    }
+}
+
+func compare(_ slices: [Slice], _ expected: [ExpectedFrame]) {
+    #expect(slices.count == expected.count)
+    for e in expected {
+        guard let s = slices.first(where: { $0.sopInstanceUID == e.sop && $0.frameNumber == e.frame }) else {
+            Issue.record("no slice for \(e.sop) frame \(String(describing: e.frame))")
+            continue
+        }
+        let p = s.plane
+        #expect(p.rows == e.rows && p.columns == e.columns)
+        for (a, b) in zip([p.position.x, p.position.y, p.position.z], e.ipp) { #expect(abs(a - b) <= 1e-6) }
+        let iop = [p.rowDirection.x, p.rowDirection.y, p.rowDirection.z, p.columnDirection.x, p.columnDirection.y, p.columnDirection.z]
+        for (a, b) in zip(iop, e.iop) { #expect(abs(a - b) <= 1e-6) }
+        #expect(abs(p.pixelSpacing.x - e.spacing[0]) <= 1e-6 && abs(p.pixelSpacing.y - e.spacing[1]) <= 1e-6)
+        #expect(abs((s.sliceThickness ?? -1) - e.thickness) <= 1e-6)
+        #expect(s.frameOfReferenceUID == e.frameOfReference)
+        #expect(s.seriesInstanceUID == e.series && s.studyInstanceUID == e.study)
+        #expect(s.imageType == e.imageType)
+        #expect(s.seriesDescription == e.seriesDescription)
+        if let n = e.imagesInAcquisition { #expect(s.imagesInAcquisition == n) }
+        #expect(s.patientStudy.patientName == "PEER^CONSOLE^TEST")
+        #expect(s.pixels == e.pixels, "pixels of \(e.sop) frame \(String(describing: e.frame)) differ from pydicom's")
+    }
+}
+
+@Suite(.serialized, .enabled(if: PythonPeer.isAvailable, "needs the peer venv: run scripts/bootstrap.sh"))
+struct StorageSCPTests {
+    @Test("pynetdicom sends a classic series; slices match pydicom", arguments: [
+        ["--implicit"], ["--signed", "--bits-stored", "12", "--slope", "0.5", "--intercept", "-1024.25"],
+        ["--slope", "2.5", "--intercept", "3", "--bits-stored", "16"],
+    ])
+    func classicSeries(_ options: [String]) async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "9"] + options).status == 0)
+        let expected = try await expectedFrames(dir, scratch: tmp)
+        let server = try TestServer()
+        defer { server.stop() }
+        let sent = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"] + (options.contains("--implicit") ? ["--implicit"] : []))
+        let result = try sent.json()
+        #expect(result["statuses"] as? [Int] == Array(repeating: 0, count: 9), "\(sent.stdout) \(sent.stderr)")
+        compare(server.sink.slices, expected)
+        #expect(server.sink.instances.withLock { $0.allSatisfy { !$0.datasetBytes.isEmpty } })
+    }
+
+    @Test("pynetdicom sends an enhanced multi-frame series; one slice per frame matches pydicom", arguments: [false, true])
+    func enhancedSeries(implicit: Bool) async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("enhanced")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(try await PythonPeer.run(["make-enhanced", dir + "/EN0001.dcm", "--frames", "6"] + (implicit ? ["--implicit"] : [])).status == 0)
+        let expected = try await expectedFrames(dir, scratch: tmp)
+        #expect(expected.count == 6)
+        let server = try TestServer()
+        defer { server.stop() }
+        let sent = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"] + (implicit ? ["--implicit"] : []))
+        #expect(try sent.json()["statuses"] as? [Int] == [0])
+        compare(server.sink.slices, expected)
+        #expect(server.sink.slices.map(\.frameNumber) == (1...6).map { $0 })
+    }
+
+    @Test("DCMTK storescu sends a series")
+    func storescu() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "5"]).status == 0)
+        let server = try TestServer()
+        defer { server.stop() }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { dir + "/" + $0 }
+        let out = try await Subprocess.run("/usr/bin/storescu", ["-aet", "STORESCU", "-aec", "SPINEPLAN", "127.0.0.1", "\(server.port)"] + files)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(server.sink.count == 5)
+        let expected = try await expectedFrames(dir, scratch: tmp)
+        compare(server.sink.slices, expected)
+    }
+
+    @Test("an SOP class we do not serve is refused at negotiation")
+    func unsupportedSOPClass() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let ctOnly = try await PythonPeer.run(["negotiate", "1.2.840.10008.5.1.4.1.1.2", "--port", "\(server.port)"]).json()
+        #expect(ctOnly["established"] as? Bool == false)
+        #expect(ctOnly["rejected"] as? Bool == true)
+        let mixed = try await PythonPeer.run(["negotiate", "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "--port", "\(server.port)"]).json()
+        #expect(mixed["established"] as? Bool == true)
+        #expect(mixed["accepted"] as? [String] == ["1.2.840.10008.5.1.4.1.1.4"])
+        #expect(mixed["refused"] as? [String] == ["1.2.840.10008.5.1.4.1.1.2"])
+        #expect(server.sink.count == 0)
+        #expect(server.eventLog.all.contains { $0.kind == .rejected && $0.detail.contains("presentation context") })
+    }
+
+    @Test("a wrong called AE title or a calling AE off the allowlist is rejected")
+    func aeTitleChecks() async throws {
+        let server = try TestServer { $0.allowedCallingAETitles = ["CONSOLE"] }
+        defer { server.stop() }
+        let wrongCalled = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)", "--called", "OTHER"]).json()
+        #expect(wrongCalled["rejected"] as? Bool == true)
+        let stranger = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)", "--calling", "STRANGER"]).json()
+        #expect(stranger["rejected"] as? Bool == true)
+        let allowed = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)", "--calling", "CONSOLE"]).json()
+        #expect(allowed["established"] as? Bool == true)
+        let reasons = server.eventLog.all.filter { $0.kind == .rejected }.map(\.detail)
+        #expect(reasons.contains { $0.contains("called AE title 'OTHER'") })
+        #expect(reasons.contains { $0.contains("'STRANGER' is not on the allowlist") })
+    }
+
+    @Test("a peer address off the allowlist is rejected")
+    func peerAllowlist() async throws {
+        let server = try TestServer { $0.allowedPeerAddresses = ["10.9.8.7"] }
+        defer { server.stop() }
+        let r = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)"]).json()
+        #expect(r["rejected"] as? Bool == true)
+    }
+
+    @Test("an idle TCP connection does not delay another sender by more than the ACSE timeout")
+    func idlePeer() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "2"]).status == 0)
+        let server = try TestServer { $0.acseTimeoutSeconds = 3 }
+        defer { server.stop() }
+        let idle = try IdleConnection(port: server.port)
+        defer { idle.close() }
+        let sent = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"]).json()
+        let seconds = try #require(sent["seconds"] as? Double)
+        #expect(sent["statuses"] as? [Int] == [0, 0])
+        #expect(seconds < 3.0, "a sender waited \(seconds) s behind an idle peer")
+        // The idle peer itself is dropped once its ACSE timeout passes.
+        for _ in 0..<100 where !server.eventLog.all.contains(where: { $0.kind == .idleDropped }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(server.eventLog.all.contains { $0.kind == .idleDropped })
+        print("idle-peer: second sender took \(String(format: "%.3f", seconds)) s with an idle connection open (ACSE timeout 3 s)")
+    }
+
+    @Test("a truncated or corrupt dataset gets a failure status and the server keeps serving", arguments: ["truncate", "garble"])
+    func corruptDataset(_ damage: String) async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "2"]).status == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        let victim = dir + "/" + files[0]
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: victim))
+        if damage == "truncate" {
+            // An even cut: odd PDV fragments break PS3.7 Annex F, and the association is aborted for those instead.
+            bytes = bytes.prefix(bytes.count - 3000)
+        } else {
+            // Keep the preamble and meta header (first 400 bytes) so the peer can still read the transfer syntax.
+            for i in stride(from: 420, to: min(bytes.count, 900), by: 1) { bytes[i] = 0xFF }
+        }
+        let badDir = tmp.appending("bad")
+        try FileManager.default.createDirectory(atPath: badDir, withIntermediateDirectories: true)
+        try bytes.write(to: URL(fileURLWithPath: badDir + "/bad.dcm"))
+        let server = try TestServer()
+        defer { server.stop() }
+        let bad = try await PythonPeer.run(["send", badDir, "--port", "\(server.port)"])
+        let badResult = try bad.json()
+        let status = try #require((badResult["statuses"] as? [Int])?.first, "\(bad.stdout) \(bad.stderr)")
+        #expect(status >= 0xA000, "a damaged dataset got status \(status)")
+        #expect((badResult["comments"] as? [String])?.first?.isEmpty == false)
+        let good = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"]).json()
+        #expect(good["statuses"] as? [Int] == [0, 0])
+        #expect(server.sink.count == 2)
+    }
+
+    @Test("a dataset over the size limit is refused with out-of-resources")
+    func tooLarge() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "1", "--rows", "256", "--cols", "256"]).status == 0)
+        let server = try TestServer { $0.maxDatasetBytes = 64 * 1024 }
+        defer { server.stop() }
+        let r = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"]).json()
+        #expect(r["statuses"] as? [Int] == [Int(DIMSEStatus.outOfResources)])
+        #expect(server.sink.count == 0)
+    }
+
+    @Test("a pipeline that refuses an instance makes the C-STORE fail")
+    func pipelineRefusal() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "1"]).status == 0)
+        let server = try TestServer(verdict: .refused(status: DIMSEStatus.outOfResources, reason: "queue full"))
+        defer { server.stop() }
+        let r = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"]).json()
+        #expect(r["statuses"] as? [Int] == [Int(DIMSEStatus.outOfResources)])
+        #expect(r["comments"] as? [String] == ["queue full"])
+    }
+
+    @Test("200 associations in a row leave the RSS within 10 MB")
+    func associationsDoNotLeak() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "3", "--rows", "128", "--cols", "128"]).status == 0)
+        let server = try TestServer(verdict: .refused(status: 0xA700, reason: "not kept"))
+        defer { server.stop() }
+        // Warm up allocator pools and DCMTK's dictionary before the baseline.
+        let warm = try await PythonPeer.run(["echo-loop", dir, "--count", "20", "--port", "\(server.port)"]).json()
+        #expect(warm["associations"] as? Int == 20)
+        let before = ProcessMemory.residentBytes()
+        let run = try await PythonPeer.run(["echo-loop", dir, "--count", "200", "--port", "\(server.port)"]).json()
+        let after = ProcessMemory.residentBytes()
+        #expect(run["associations"] as? Int == 200)
+        let growth = Double(after - before) / 1_048_576
+        print("rss: \(before / 1024) KiB before, \(after / 1024) KiB after 200 associations (\(String(format: "%+.2f", growth)) MiB)")
+        #expect(growth < 10, "RSS grew \(growth) MiB over 200 associations")
+    }
+}
+
+/// A TCP connection that connects and then says nothing.
+struct IdleConnection {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw PythonPeer.PeerFailure(message: "connect failed") }
+    }
+
+    func close() { _ = Glibc.close(fd) }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds, and runs every test against real peers.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+start=$(date +%s)
+"$root/scripts/bootstrap.sh"
+export SPINEPLAN_PYTHON="${SPINEPLAN_VENV:-$root/.venv}/bin/python"
+swift build --build-tests
+swift test --skip-build --parallel --num-workers 2 "$@"
+echo "test.sh: finished in $(( $(date +%s) - start )) s"

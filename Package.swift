@@ -22,6 +22,7 @@ let package = Package(
             linkerSettings: dcmtkLibraries
         ),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "SpinePlanGeometry"),
         .target(
             name: "SpinePlanDICOM",
@@ -29,7 +30,7 @@ let package = Package(
         ),
         .target(
             name: "SpinePlanScanner",
-            dependencies: ["SpinePlanGeometry", "SpinePlanDICOM"]
+            dependencies: ["SpinePlanGeometry", "SpinePlanDICOM", "CZlib"]
         ),
         .target(
             name: "SpinePlanService",
@@ -56,6 +57,10 @@ let package = Package(
         .testTarget(
             name: "SpinePlanDICOMTests",
             dependencies: ["SpinePlanDICOM", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SpinePlanCLITests",
+            dependencies: ["SpinePlanTestSupport", "spineplan"]
         ),
         .testTarget(
             name: "SpinePlanScannerTests",

@@ -405,7 +405,14 @@ spdcm_scp *spdcm_scp_create(const spdcm_scp_config *config, spdcm_scp_callbacks 
             return nullptr;
         }
         // An acceptor network that never listens itself: connections arrive through dcmExternalSocketHandle.
-        OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, scp->acseTimeout, &scp->network);
+        OFCondition cond;
+        {
+            // With an external socket set, DCMTK skips creating its own listener (which would bind 0.0.0.0).
+            std::lock_guard<std::mutex> lock(externalSocketMutex);
+            dcmExternalSocketHandle.set(scp->listenFd);
+            cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, scp->acseTimeout, &scp->network);
+            dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
+        }
         if (cond.bad()) {
             spdcm::fail(error, SPDCM_E_NETWORK, std::string("cannot initialise DICOM network: ") + cond.text());
             if (scp->ownsListenFd) closeFd(scp->listenFd);

@@ -13,6 +13,11 @@ struct ServeCommandTests {
         let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0"])
         let listening = try #require(server.waitForLine(containing: "listening"), "\(server.text)")
         let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        // Exactly one listening socket, on loopback: DCMTK must not open a listener of its own on 0.0.0.0.
+        let sockets = try await Subprocess.run("/usr/bin/ss", ["-Hltnp"])
+        let ours = sockets.stdout.split(separator: "\n").filter { $0.contains("pid=\(server.pid),") }
+        #expect(ours.count == 1, "listening sockets: \(ours)")
+        #expect(ours.first?.contains("127.0.0.1:\(port)") == true)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { dir + "/" + $0 }
         let sent = try await Subprocess.run("/usr/bin/storescu", ["-aec", "SPINEPLAN", "127.0.0.1", "\(port)"] + files)
         #expect(sent.status == 0, "\(sent.stderr)")

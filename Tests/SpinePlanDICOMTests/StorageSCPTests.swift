@@ -174,6 +174,20 @@ struct StorageSCPTests {
         print("idle-peer: second sender took \(String(format: "%.3f", seconds)) s with an idle connection open (ACSE timeout 3 s)")
     }
 
+    @Test("past the association limit a new association is rejected as transient, and accepted again once a slot frees")
+    func associationLimit() async throws {
+        let server = try TestServer { $0.maxAssociations = 1; $0.acseTimeoutSeconds = 2 }
+        defer { server.stop() }
+        let idle = try IdleConnection(port: server.port)
+        let busy = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)"]).json()
+        #expect(busy["rejected"] as? Bool == true)
+        #expect(server.eventLog.all.contains { $0.kind == .rejected && $0.detail == "too many associations" })
+        idle.close()
+        for _ in 0..<100 where server.scp.activeAssociations > 0 { try await Task.sleep(for: .milliseconds(50)) }
+        let free = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)"]).json()
+        #expect(free["established"] as? Bool == true)
+    }
+
     @Test("a truncated or corrupt dataset gets a failure status and the server keeps serving", arguments: ["truncate", "garble"])
     func corruptDataset(_ damage: String) async throws {
         let tmp = try TemporaryDirectory()

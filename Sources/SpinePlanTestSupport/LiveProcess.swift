@@ -8,9 +8,10 @@ package final class LiveProcess: @unchecked Sendable {
     private var output = ""
     private var exited = false
 
-    package init(_ executable: String, _ arguments: [String], stdin: Bool = false) throws {
+    package init(_ executable: String, _ arguments: [String], stdin: Bool = false, environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -49,12 +49,16 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure.work("cannot start: \(error.message)")
         }
         let reception = ReceptionLog(inbox: inbox, logger: logger)
+        let notifier = SystemdNotifier()
+        // The port is bound by now (DICOMReceiver binds in init), so a supervisor may route traffic to us.
+        notifier.ready(status: "listening on \(bind):\(receiver.scp.port) as \(aeTitle)")
         let group = ServiceGroup(
             services: [receiver],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         async let drained: Void = reception.run()
         try await group.run()
+        notifier.stopping()
         await drained
         logger.info("stopped cleanly", metadata: ["instances": "\(inbox.acceptedCount)"])
     }

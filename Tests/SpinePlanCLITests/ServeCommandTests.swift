@@ -49,3 +49,55 @@ struct ServeCommandTests {
         #expect(first.waitForExit() == 0)
     }
 }
+
+/// A unix datagram socket standing in for systemd's NOTIFY_SOCKET.
+final class NotifySocket {
+    let fd: Int32
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0 else { throw PythonPeer.PeerFailure(message: "bind \(path) failed") }
+    }
+
+    /// The next datagram, waiting at most `timeout` seconds.
+    func receive(timeout: Int32 = 10_000) -> String? {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, timeout) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    deinit { close(fd); unlink(path) }
+}
+
+@Suite struct SystemdNotifyTests {
+    @Test("serve sends READY=1 once listening and STOPPING=1 on SIGTERM to a real NOTIFY_SOCKET")
+    func notify() throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let socket = try NotifySocket(path: tmp.appending("notify.sock"))
+        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0"], environment: ["NOTIFY_SOCKET": socket.path])
+        let ready = try #require(socket.receive())
+        #expect(ready.contains("READY=1"))
+        #expect(ready.contains("STATUS=listening on 127.0.0.1:"))
+        // READY comes only after the port is open: the log line that names the port is already there or imminent.
+        let listening = try #require(server.waitForLine(containing: "listening"))
+        let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.map { String($0.dropFirst(5)) })
+        #expect(ready.contains(":\(port) as SPINEPLAN"))
+        server.signal(SIGTERM)
+        let stopping = try #require(socket.receive())
+        #expect(stopping.contains("STOPPING=1"))
+        #expect(server.waitForExit() == 0)
+    }
+}

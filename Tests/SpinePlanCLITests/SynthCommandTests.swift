@@ -1,0 +1,52 @@
+import Foundation
+import SpinePlanTestSupport
+import Testing
+
+@Suite(.serialized, .enabled(if: PythonPeer.isAvailable, "needs the peer venv: run scripts/bootstrap.sh"))
+struct SynthCommandTests {
+    @Test("synth writes sessions whose truth pydicom confirms against the written geometry", arguments: [false, true])
+    func geometryCheckedByPydicom(enhanced: Bool) async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let out = try await Subprocess.run(LiveProcess.spineplan, ["synth", "--out", tmp.path, "--count", "2", "--seed", "77"] + (enhanced ? ["--enhanced"] : []))
+        #expect(out.status == 0, "\(out.stderr)")
+        let cases = try FileManager.default.contentsOfDirectory(atPath: tmp.path).sorted()
+        #expect(cases == ["phantom-77", "phantom-78"])
+        for c in cases {
+            let check = try await PythonPeer.run([tmp.appending(c)], script: "check_synth_geometry.py")
+            #expect(check.status == 0, "\(c): \(check.stdout.suffix(2000)) \(check.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any]
+            let discs = report?["discs"] as? [[String: Any]] ?? []
+            #expect(discs.count >= 6, "\(c) has only \(discs.count) checked discs")
+            #expect(report?["single_frame_of_reference"] as? Bool == true)
+        }
+    }
+
+    @Test("the same seed writes byte-identical DICOM; another seed does not")
+    func deterministic() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        for (dir, seed) in [("a", "5"), ("b", "5"), ("c", "6")] {
+            #expect(try await Subprocess.run(LiveProcess.spineplan, ["synth", "--out", tmp.appending(dir), "--seed", seed]).status == 0)
+        }
+        func bytes(_ dir: String, _ seed: String) throws -> Data {
+            let loc = tmp.appending("\(dir)/phantom-\(seed)/localizer")
+            return try FileManager.default.contentsOfDirectory(atPath: loc).sorted().reduce(into: Data()) { $0 += try Data(contentsOf: URL(fileURLWithPath: loc + "/" + $1)) }
+        }
+        #expect(try bytes("a", "5") == bytes("b", "5"))
+        #expect(try bytes("a", "5") != bytes("c", "6"))
+    }
+
+    @Test("bad synth arguments exit 2 with a clear message", arguments: [
+        (["--from-volume", "/nonexistent/vol.nii.gz", "--references", "/nonexistent/ref.json"], "no volume"),
+        (["--sagittal-slices", "40"], "sagittal"),
+        (["--count", "0"], "count"),
+    ])
+    func badArguments(_ args: [String], _ mention: String) async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let out = try await Subprocess.run(LiveProcess.spineplan, ["synth", "--out", tmp.path] + args)
+        #expect(out.status == 2)
+        #expect(out.stderr.lowercased().contains(mention), "\(out.stderr)")
+    }
+}

@@ -73,8 +73,8 @@ public enum DICOMFileWriter {
         for (pointer, group) in [(Tag.stackID, Tag.frameContentSequence), (Tag.inStackPositionNumber, Tag.frameContentSequence)] {
             let index = try root.appendItem(.dimensionIndexSequence)
             try index.set(Tag(0x0020, 0x9164), dimensionOrganization)
-            try index.set(Tag(0x0020, 0x9165), String(format16(pointer)))
-            try index.set(Tag(0x0020, 0x9167), String(format16(group)))
+            try index.set(Tag(0x0020, 0x9165), pointer.description)
+            try index.set(Tag(0x0020, 0x9167), group.description)
         }
 
         let shared = try root.appendItem(.sharedFunctionalGroupsSequence)
@@ -121,15 +121,6 @@ public enum DICOMFileWriter {
         }
         try root.set(.pixelData, words: quantized(frames))
         return object
-    }
-
-    static func format16(_ tag: Tag) -> String {
-        // AT values are written as group\element in hexadecimal for DCMTK's string parser.
-        func hex(_ v: UInt16) -> String {
-            let d = String(v, radix: 16, uppercase: true)
-            return String(repeating: "0", count: 4 - d.count) + d
-        }
-        return "(\(hex(tag.group)),\(hex(tag.element)))"
     }
 
     static func orientationValues(_ plane: ImagePlane) -> [Double] {

@@ -216,12 +216,10 @@ void spdcm_scp::runAssociation(T_ASC_Association *assoc, uint64_t id, const std:
     const std::string calling = assoc->params->DULparams.callingAPTitle;
     const std::string called = assoc->params->DULparams.calledAPTitle;
     int idleSeconds = 0;
-    bool dropped = false;
     while (true) {
         if (stopping.load()) {
             ASC_abortAssociation(assoc);
             event(SPDCM_EVENT_ABORTED, id, calling.c_str(), called.c_str(), peer.c_str(), "server shutting down");
-            dropped = true;
             break;
         }
         T_DIMSE_Message msg;
@@ -233,8 +231,7 @@ void spdcm_scp::runAssociation(T_ASC_Association *assoc, uint64_t id, const std:
                 ASC_abortAssociation(assoc);
                 event(SPDCM_EVENT_ABORTED, id, calling.c_str(), called.c_str(), peer.c_str(),
                       "peer silent past the DIMSE timeout");
-                dropped = true;
-                break;
+                    break;
             }
             continue;
         }
@@ -246,30 +243,26 @@ void spdcm_scp::runAssociation(T_ASC_Association *assoc, uint64_t id, const std:
         }
         if (cond == DUL_PEERABORTEDASSOCIATION) {
             event(SPDCM_EVENT_ABORTED, id, calling.c_str(), called.c_str(), peer.c_str(), "peer aborted");
-            dropped = true;
             break;
         }
         if (cond.bad()) {
             ASC_abortAssociation(assoc);
             event(SPDCM_EVENT_ABORTED, id, calling.c_str(), called.c_str(), peer.c_str(),
                   std::string("DIMSE failure: ") + cond.text());
-            dropped = true;
             break;
         }
         if (msg.CommandField == DIMSE_C_ECHO_RQ) {
             DIMSE_sendEchoResponse(assoc, presID, &msg.msg.CEchoRQ, STATUS_Success, nullptr);
             event(SPDCM_EVENT_ECHO, id, calling.c_str(), called.c_str(), peer.c_str(), "");
         } else if (msg.CommandField == DIMSE_C_STORE_RQ) {
-            if (!handleStore(assoc, presID, msg.msg.CStoreRQ, id, peer)) { dropped = true; break; }
+            if (!handleStore(assoc, presID, msg.msg.CStoreRQ, id, peer)) break;
         } else {
             ASC_abortAssociation(assoc);
             event(SPDCM_EVENT_ABORTED, id, calling.c_str(), called.c_str(), peer.c_str(),
                   "unsupported DIMSE command");
-            dropped = true;
             break;
         }
     }
-    (void)dropped;
     ASC_dropSCPAssociation(assoc);
     ASC_destroyAssociation(&assoc);
 }

@@ -104,14 +104,6 @@ public struct DICOMItem {
         return Array(UnsafeBufferPointer(start: ptr, count: length))
     }
 
-    /// Calls body with the raw value bytes, without copying.
-    public func withBytes<R>(_ tag: Tag, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        var ptr: UnsafePointer<UInt8>?
-        var length = 0
-        guard spdcm_item_get_bytes(pointer, tag.group, tag.element, &ptr, &length), let ptr else { return nil }
-        return try body(UnsafeRawBufferPointer(start: ptr, count: length))
-    }
-
     public func sequenceCount(_ tag: Tag) -> Int { spdcm_item_sequence_count(pointer, tag.group, tag.element) }
 
     public func sequenceItem(_ tag: Tag, _ index: Int) -> DICOMItem? {

@@ -62,7 +62,7 @@ package enum Subprocess {
                     p.standardError = err
                     try p.run()
                     // Read both pipes before waiting, so a chatty child cannot fill a pipe and deadlock.
-                    let errData = Mutex2()
+                    let errData = Handoff<Data>()
                     let errThread = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
                     errThread.start()
                     let outData = out.fileHandleForReading.readDataToEndOfFile()
@@ -77,26 +77,5 @@ package enum Subprocess {
             }
             thread.start()
         }
-    }
-}
-
-/// A one-shot value handed from one thread to another.
-final class Mutex2: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var value: Data?
-
-    func set(_ v: Data) {
-        condition.lock()
-        value = v
-        condition.signal()
-        condition.unlock()
-    }
-
-    func wait() -> Data {
-        condition.lock()
-        while value == nil { condition.wait() }
-        let v = value!
-        condition.unlock()
-        return v
     }
 }

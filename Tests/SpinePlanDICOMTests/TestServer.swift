@@ -24,7 +24,7 @@ final class CollectingSink: InstanceSink {
 final class TestServer: Sendable {
     let scp: StorageSCP
     let sink: CollectingSink
-    private let finished = Flag()
+    private let finished = Handoff<Bool>()
 
     init(_ configure: (inout StorageSCPConfiguration) -> Void = { _ in }, verdict: StoreVerdict = .stored) throws {
         var config = StorageSCPConfiguration()
@@ -43,7 +43,7 @@ final class TestServer: Sendable {
         let finished = self.finished
         let thread = Thread {
             try? scp.runBlocking()
-            finished.set()
+            finished.set(true)
         }
         thread.start()
     }
@@ -53,7 +53,7 @@ final class TestServer: Sendable {
 
     func stop() {
         scp.stop()
-        finished.wait()
+        _ = finished.wait()
     }
 }
 
@@ -62,12 +62,4 @@ final class EventLog: Sendable {
     private let events = Mutex<[AssociationEvent]>([])
     func append(_ e: AssociationEvent) { events.withLock { $0.append(e) } }
     var all: [AssociationEvent] { events.withLock { $0 } }
-}
-
-/// A flag one thread raises and another waits for.
-final class Flag: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var raised = false
-    func set() { condition.lock(); raised = true; condition.broadcast(); condition.unlock() }
-    func wait() { condition.lock(); while !raised { condition.wait() }; condition.unlock() }
 }

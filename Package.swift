@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(
@@ -23,6 +24,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "SpinePlanGeometry"),
         .target(
             name: "SpinePlanDICOM",
@@ -33,9 +35,15 @@ let package = Package(
             dependencies: ["SpinePlanGeometry", "SpinePlanDICOM", "CZlib"]
         ),
         .target(
+            name: "SpinePlanModel",
+            dependencies: ["CDNNL", "SpinePlanGeometry", "SpinePlanDICOM", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "SpinePlanPlanner", dependencies: ["SpinePlanGeometry"]),
+        .target(
             name: "SpinePlanService",
             dependencies: [
-                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "CSystemd",
+                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "SpinePlanModel", "SpinePlanPlanner", "CSystemd",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -43,7 +51,8 @@ let package = Package(
         .executableTarget(
             name: "spineplan",
             dependencies: [
-                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry",
+                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry", "SpinePlanModel",
+                "SpinePlanPlanner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -54,6 +63,19 @@ let package = Package(
             dependencies: ["SpinePlanGeometry"]
         ),
         .testTarget(name: "SpinePlanGeometryTests", dependencies: ["SpinePlanGeometry"]),
+        .testTarget(
+            name: "SpinePlanModelTests",
+            dependencies: ["SpinePlanModel", "SpinePlanGeometry", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport"]
+        ),
+        .testTarget(
+            name: "SpinePlanPlannerTests",
+            dependencies: ["SpinePlanPlanner", "SpinePlanGeometry", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport"]
+        ),
+        .testTarget(
+            name: "SpinePlanServiceTests",
+            dependencies: ["SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "SpinePlanDICOMTests",
             dependencies: ["SpinePlanDICOM", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]

@@ -18,6 +18,8 @@ struct ScanSubject: Sendable {
     var referenceSignal: Float
     /// Labels on the same grid as the signal, when known (phantoms, or a real label volume).
     var labels: Volume<UInt8>?
+    /// True when only vertebral bodies are labelled (real volumes): zero then means "not a vertebral body".
+    var labelsArePartial: Bool = false
     var discs: [TruthRecord.Disc]
     var vertebrae: [TruthRecord.Vertebra]
     var anatomy: TruthRecord.Anatomy
@@ -76,12 +78,23 @@ struct ScanSubject: Sendable {
         let cobb = ((tilts.max() ?? 0) - (tilts.min() ?? 0))
         let volume = Volume(grid: source.image.grid.moved(rotation: rotation, translation: translation),
                             voxels: source.image.voxels)
-        let labels = source.labels.map { Volume(grid: $0.grid.moved(rotation: rotation, translation: translation), voxels: $0.voxels) }
+        // Real label values are per-dataset (1 = L1 in vb3-, 1 = T11 in vb2-); the reference names each value,
+        // so remap them to the phantom's scheme and every label export speaks one vocabulary.
+        var remap = [UInt8](repeating: 0, count: 256)
+        for vertebra in reference.vertebrae {
+            if let label = vertebra.label, (1...255).contains(label),
+               let level = SpineLevel.allCases.first(where: { $0.name == vertebra.level }) {
+                remap[label] = level.rawValue
+            }
+        }
+        let labels = source.labels.map {
+            Volume(grid: $0.grid.moved(rotation: rotation, translation: translation), voxels: $0.voxels.map { remap[Int($0)] })
+        }
         let lookup = (0..<256).map { Float($0) * realScale }
         return ScanSubject(
             caseName: "\(reference.case)-s\(seed)", identityTag: reference.case.uppercased(), sex: "O", age: nil,
             signal: VolumeSampler(volume: volume, lookup: lookup), referenceSignal: source.meanSignal * realScale,
-            labels: labels, discs: discs, vertebrae: vertebrae,
+            labels: labels, labelsArePartial: true, discs: discs, vertebrae: vertebrae,
             anatomy: TruthRecord.Anatomy(
                 lumbarCount: reference.vertebrae.filter { $0.level.hasPrefix("L") }.count, lstv: false,
                 scoliosisCobbDegrees: (cobb * 10).rounded() / 10, source: "real:\(reference.case)"),

@@ -109,6 +109,15 @@ struct SessionSynthesizer {
             try VolumeExport.write(phantom, lookup: subject.signal.lookup,
                                    to: (directory as NSString).appendingPathComponent("volume"))
         }
+        if options.exportLabels, let labels = subject.labels {
+            let scheme = subject.phantom.map { VolumeExport.labelScheme(column: $0.anatomy.column) }
+                ?? Dictionary(uniqueKeysWithValues: subject.vertebrae.compactMap { v in
+                    SpineLevel.allCases.first { $0.name == v.level }.map { (v.level, Int($0.rawValue)) }
+                } + [("background", 0)])
+            try LabelExport.write(labels, scheme: scheme, partial: subject.labelsArePartial,
+                                  stacks: acquisition.prescription.stacks,
+                                  to: (directory as NSString).appendingPathComponent("labels"))
+        }
         return SessionSummary(caseName: subject.caseName, directory: directory, seed: seed, dicomFiles: files,
                               sliceCount: acquisition.slices.count, truthPath: truthPath, truth: truth)
     }

@@ -14,6 +14,8 @@ public struct SynthesisOptions: Sendable, Equatable {
     public var enhanced: Bool
     /// Also write the phantom's 1 mm image and label volumes as .npy under `volume/`.
     public var exportVolume: Bool
+    /// Also write each localizer stack's label map (nearest neighbour on the slice plane) under `labels/`.
+    public var exportLabels: Bool
     /// Place a real volume in the scanner with a random rigid pose (phantoms always get one).
     public var randomisePose: Bool
     public var rates: AnatomyRates
@@ -21,6 +23,7 @@ public struct SynthesisOptions: Sendable, Equatable {
 
     public init(outputDirectory: String, seed: UInt64 = 0, count: Int = 1, volumePath: String? = nil,
                 referencesPath: String? = nil, enhanced: Bool = false, exportVolume: Bool = true,
+                exportLabels: Bool = false,
                 randomisePose: Bool = true, rates: AnatomyRates = AnatomyRates(),
                 overrides: LocalizerOverrides = LocalizerOverrides()) {
         self.outputDirectory = outputDirectory
@@ -30,6 +33,7 @@ public struct SynthesisOptions: Sendable, Equatable {
         self.referencesPath = referencesPath
         self.enhanced = enhanced
         self.exportVolume = exportVolume
+        self.exportLabels = exportLabels
         self.randomisePose = randomisePose
         self.rates = rates
         self.overrides = overrides

@@ -34,15 +34,20 @@ enum VolumeExport {
         try NumpyArrayFile.write(image, shape: shape, to: (directory as NSString).appendingPathComponent("image.npy"))
         try NumpyArrayFile.write(phantom.labels.voxels, shape: shape,
                                  to: (directory as NSString).appendingPathComponent("labels.npy"))
-        var scheme: [String: Int] = ["background": 0, "dural_sac": Int(SpineLevel.duralSacLabel)]
-        let column = phantom.anatomy.column
-        for (index, level) in column.enumerated() {
-            scheme[level.name] = Int(level.rawValue)
-            if index + 1 < column.count { scheme[level.discName(above: column[index + 1])] = Int(level.discLabelBelow) }
-        }
+        let scheme = labelScheme(column: phantom.anatomy.column)
         let description = Description(shape: shape, voxelToLPS: grid.affineRows,
                                       weighting: lookup[Int(TissueClass.csf.rawValue)] > lookup[Int(TissueClass.fat.rawValue)] ? "t2" : "t1",
                                       labelScheme: scheme)
         try SessionSynthesizer.writeJSON(description, to: (directory as NSString).appendingPathComponent("volume.json"))
+    }
+
+    /// Label value of every structure in a column, e.g. `"L4": 9, "L4/L5": 29, "dural_sac": 40`.
+    static func labelScheme(column: [SpineLevel]) -> [String: Int] {
+        var scheme: [String: Int] = ["background": 0, "dural_sac": Int(SpineLevel.duralSacLabel)]
+        for (index, level) in column.enumerated() {
+            scheme[level.name] = Int(level.rawValue)
+            if index + 1 < column.count { scheme[level.discName(above: column[index + 1])] = Int(level.discLabelBelow) }
+        }
+        return scheme
     }
 }

@@ -14,6 +14,7 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .customLong("from-volume"), help: "A real NIfTI volume (.nii or .nii.gz) to acquire instead of a phantom.") var fromVolume: String?
     @Option(help: "references.json holding the volume's case (required with --from-volume).") var references: String?
     @Flag(help: "Write Enhanced MR multi-frame objects instead of classic MR images.") var enhanced = false
+    @Flag(name: .customLong("export-labels"), help: "Also write each localizer stack's label map as .npy under labels/.") var exportLabels = false
     @Flag(name: .customLong("export-volumes"), help: "Also write the 1 mm image and label volumes as .npy (about 290 MB a case).") var exportVolumes = false
     @Option(name: .customLong("sagittal-slices"), help: "Sagittal localizer slices (1-15).") var sagittalSlices: Int?
     @Option(name: .customLong("slice-thickness"), help: "Localizer slice thickness in mm.") var sliceThickness: Double?
@@ -30,7 +31,7 @@ struct SynthCommand: ParsableCommand {
         var rates = AnatomyRates()
         rates.transitionalAnatomy = lstvRate
         let options = SynthesisOptions(outputDirectory: out, seed: seed, count: count, volumePath: fromVolume,
-                                       referencesPath: references, enhanced: enhanced, exportVolume: exportVolumes,
+                                       referencesPath: references, enhanced: enhanced, exportVolume: exportVolumes, exportLabels: exportLabels,
                                        rates: rates, overrides: overrides)
         let started = Date()
         let sessions: [SessionSummary]

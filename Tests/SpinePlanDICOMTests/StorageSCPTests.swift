@@ -176,9 +176,13 @@ struct StorageSCPTests {
 
     @Test("past the association limit a new association is rejected as transient, and accepted again once a slot frees")
     func associationLimit() async throws {
-        let server = try TestServer { $0.maxAssociations = 1; $0.acseTimeoutSeconds = 2 }
+        // The ACSE timeout must outlast the Python peer's start-up on a loaded CI machine, or the idle
+        // connection is dropped before the second association arrives and the slot is free again.
+        let server = try TestServer { $0.maxAssociations = 1; $0.acseTimeoutSeconds = 30 }
         defer { server.stop() }
         let idle = try IdleConnection(port: server.port)
+        for _ in 0..<100 where server.scp.activeAssociations == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.scp.activeAssociations == 1)
         let busy = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)"]).json()
         #expect(busy["rejected"] as? Bool == true)
         #expect(server.eventLog.all.contains { $0.kind == .rejected && $0.detail == "too many associations" })

@@ -1,0 +1,17 @@
+/// Why a model could not be loaded or run.
+public struct ModelError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public enum Code: Sendable, Equatable {
+        case missingFile, truncatedFile, malformedHeader, mismatchedTensor, unsupportedArchitecture, engineFailure, badInput
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

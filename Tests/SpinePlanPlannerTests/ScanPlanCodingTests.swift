@@ -1,0 +1,21 @@
+import Foundation
+import Testing
+import SpinePlanPlanner
+
+@Suite struct ScanPlanCodingTests {
+    @Test("the plan JSON uses the keys of the architecture contract and round-trips")
+    func contractKeys() throws {
+        let plane = ScanPlan.Plane(level: "L4/L5", centre: [1, 2, 3], rowDirection: [1, 0, 0], columnDirection: [0, 1, 0],
+                                   normal: [0, 0, 1], fieldOfView: [200, 180], slices: 5, thickness: 4, spacing: 4.4,
+                                   confidence: 0.9)
+        let plan = ScanPlan(planes: [plane], abstained: false, warnings: ["w"], model: "truth", timings: ["total": 12])
+        let data = try JSONEncoder().encode(plan)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(object.keys).isSuperset(of: ["planes", "abstained", "warnings", "model", "timings_ms"]))
+        let first = try #require((object["planes"] as? [[String: Any]])?.first)
+        #expect(Set(first.keys) == ["level", "centre_lps_mm", "row_direction", "column_direction", "normal", "fov_mm",
+                                    "slices", "thickness_mm", "spacing_mm", "confidence"])
+        #expect(first["fov_mm"] as? [Double] == [200, 180])
+        #expect(try JSONDecoder().decode(ScanPlan.self, from: data) == plan)
+    }
+}

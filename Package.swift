@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "SpinePlanService",
             dependencies: [
-                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "SpinePlanModel", "SpinePlanPlanner", "CSystemd",
+                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "SpinePlanPlanner", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -51,8 +51,7 @@ let package = Package(
         .executableTarget(
             name: "spineplan",
             dependencies: [
-                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry", "SpinePlanModel",
-                "SpinePlanPlanner",
+                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry", "SpinePlanPlanner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

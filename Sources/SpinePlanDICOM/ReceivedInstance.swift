@@ -9,6 +9,18 @@ public struct ReceivedInstance: Sendable {
     /// The dataset exactly as it came off the wire, for recording.
     public var datasetBytes: [UInt8]
     public var slices: [Slice]
+
+    public init(associationID: UInt64, callingAETitle: String, peerAddress: String, sopClassUID: String,
+                sopInstanceUID: String, transferSyntaxUID: String, datasetBytes: [UInt8], slices: [Slice]) {
+        self.associationID = associationID
+        self.callingAETitle = callingAETitle
+        self.peerAddress = peerAddress
+        self.sopClassUID = sopClassUID
+        self.sopInstanceUID = sopInstanceUID
+        self.transferSyntaxUID = transferSyntaxUID
+        self.datasetBytes = datasetBytes
+        self.slices = slices
+    }
 }
 
 /// What the next stage says about an instance handed to it; the C-STORE response follows from it.

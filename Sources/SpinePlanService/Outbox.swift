@@ -1,0 +1,238 @@
+import Dispatch
+import Foundation
+import Logging
+import SpinePlanDICOM
+import Synchronization
+
+/// Durable delivery of results: each is on disk (fsync, rename) before a send is tried, and stays there until a
+/// peer has taken it or it expires, across outages, restarts and kill -9.
+public final class Outbox: Sendable {
+    /// Retry and expiry policy.
+    public struct Settings: Sendable, Equatable {
+        public var retryInitialSeconds: Double
+        public var retryMaxSeconds: Double
+        public var expirySeconds: Double
+        public var callingAETitle: String
+        public var timeoutSeconds: Int
+
+        public init(retryInitialSeconds: Double = 2, retryMaxSeconds: Double = 300, expirySeconds: Double = 86400,
+                    callingAETitle: String = "SPINEPLAN", timeoutSeconds: Int = 10) {
+            self.retryInitialSeconds = retryInitialSeconds
+            self.retryMaxSeconds = retryMaxSeconds
+            self.expirySeconds = expirySeconds
+            self.callingAETitle = callingAETitle
+            self.timeoutSeconds = timeoutSeconds
+        }
+    }
+
+    private struct State {
+        var items: [String: OutboxItem] = [:]
+        var delivered = 0
+        var expired = 0
+        var settings: Settings
+    }
+
+    public let directory: String
+    private let state: Mutex<State>
+    private let wakeup = Wakeup()
+    private let logger: Logger
+
+    /// Opens (or creates) the outbox and takes over whatever an earlier run left in it.
+    public init(directory: String, settings: Settings, logger: Logger) throws(OutboxError) {
+        self.directory = directory
+        self.logger = logger
+        self.state = Mutex(State(settings: settings))
+        try DurableFile.makeDirectory(directory)
+        try recover()
+    }
+
+    /// Results waiting to be delivered.
+    public var depth: Int { state.withLock { $0.items.count } }
+    public var deliveredCount: Int { state.withLock { $0.delivered } }
+    public var expiredCount: Int { state.withLock { $0.expired } }
+    public var pending: [OutboxItem] { state.withLock { Array($0.items.values) }.sorted { $0.created < $1.created } }
+
+    /// Applies a reloaded policy; items already waiting keep their schedule.
+    public func update(settings: Settings) { state.withLock { $0.settings = settings } }
+
+    /// Writes the object durably and schedules it for immediate delivery. Returns once it is safe on disk.
+    @discardableResult
+    public func enqueue(_ object: DICOMObject, kind: String, sessionID: String, to peer: DICOMPeer) throws(OutboxError) -> OutboxItem {
+        let id = "\(Int(Date().timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))-\(kind)"
+        let now = Date()
+        let expiry = state.withLock { $0.settings.expirySeconds }
+        let item = OutboxItem(id: id, sessionID: sessionID, kind: kind, destination: peer, created: now,
+                              expires: now.addingTimeInterval(expiry), attempts: 0, nextAttempt: now, lastError: nil)
+        let dicomPath = path(item.id, "dcm")
+        do {
+            try object.write(toFile: dicomPath + ".tmp")
+        } catch {
+            unlink(dicomPath + ".tmp")
+            throw OutboxError(.write, "cannot write \(dicomPath).tmp: \(error.message)")
+        }
+        try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
+        // The record is written last: it is the commit point that recovery trusts.
+        try persist(item)
+        state.withLock { $0.items[item.id] = item }
+        wakeup.signal()
+        return item
+    }
+
+    /// Delivers until cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            let delay = await deliverDue()
+            await wakeup.wait(timeout: .milliseconds(Int64(max(10, min(delay, 1)) * 1000)))
+        }
+    }
+
+    /// One pass: drops expired items, sends what is due (one association per destination), and returns the
+    /// seconds until the next item falls due.
+    @discardableResult
+    public func deliverDue(now: Date = Date()) async -> Double {
+        let (expired, due) = state.withLock { s -> ([OutboxItem], [OutboxItem]) in
+            let expired = s.items.values.filter { $0.expires <= now }
+            for item in expired { s.items[item.id] = nil }
+            s.expired += expired.count
+            return (expired, s.items.values.filter { $0.nextAttempt <= now }.sorted { $0.created < $1.created })
+        }
+        for item in expired {
+            logger.error("result expired undelivered and was dropped", metadata: [
+                "session": "\(item.sessionID)", "kind": "\(item.kind)", "destination": "\(item.destination)",
+                "attempts": "\(item.attempts)", "last_error": "\(item.lastError ?? "-")"])
+            remove(item)
+        }
+        let byPeer = Dictionary(grouping: due, by: \.destination)
+        for (peer, items) in byPeer {
+            await send(items, to: peer)
+        }
+        let next = state.withLock { s in s.items.values.map(\.nextAttempt).min() }
+        return next.map { max(0, $0.timeIntervalSince(Date())) } ?? 1
+    }
+
+    private func send(_ items: [OutboxItem], to peer: DICOMPeer) async {
+        var objects: [DICOMObject] = []
+        var sendable: [OutboxItem] = []
+        for item in items {
+            do {
+                objects.append(try DICOMObject(contentsOfFile: path(item.id, "dcm")))
+                sendable.append(item)
+            } catch {
+                logger.error("outbox file unreadable; dropped", metadata: ["item": "\(item.id)", "error": "\(error.message)"])
+                state.withLock { $0.items[item.id] = nil }
+                remove(item)
+            }
+        }
+        guard !objects.isEmpty else { return }
+        let settings = state.withLock { $0.settings }
+        let scu = StorageSCU(callingAETitle: settings.callingAETitle, timeoutSeconds: settings.timeoutSeconds)
+        let boxed = UncheckedObjects(objects: objects)
+        let result: Result<Void, DICOMError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(DICOMError) {
+                    try scu.store(boxed.objects, to: peer)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        switch result {
+        case .success:
+            state.withLock { s in
+                for item in sendable { s.items[item.id] = nil }
+                s.delivered += sendable.count
+            }
+            for item in sendable { remove(item) }
+            logger.info("results delivered", metadata: ["destination": "\(peer)", "count": "\(sendable.count)",
+                                                         "sessions": "\(Set(sendable.map(\.sessionID)).sorted().joined(separator: ","))"])
+        case let .failure(error):
+            let now = Date()
+            var updated: [OutboxItem] = []
+            state.withLock { s in
+                for var item in sendable where s.items[item.id] != nil {
+                    item.attempts += 1
+                    let backoff = min(s.settings.retryMaxSeconds, s.settings.retryInitialSeconds * pow(2, Double(item.attempts - 1)))
+                    item.nextAttempt = now.addingTimeInterval(backoff)
+                    item.lastError = error.message
+                    s.items[item.id] = item
+                    updated.append(item)
+                }
+            }
+            for item in updated {
+                do {
+                    try persist(item)
+                } catch {
+                    logger.error("cannot update outbox record", metadata: ["item": "\(item.id)", "error": "\(error.message)"])
+                }
+            }
+            logger.warning("delivery failed; will retry", metadata: [
+                "destination": "\(peer)", "count": "\(updated.count)", "error": "\(error.message)",
+                "attempts": "\(updated.map(\.attempts).max() ?? 0)",
+                "retry_in_s": "\(String(format: "%.1f", updated.first.map { $0.nextAttempt.timeIntervalSince(now) } ?? 0))"])
+        }
+    }
+
+    /// Rebuilds the queue from disk: records with their DICOM file are resumed; partial writes are removed.
+    private func recover() throws(OutboxError) {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw OutboxError(.directory, "cannot list \(directory): \(error.localizedDescription)")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        var recovered: [String: OutboxItem] = [:]
+        for name in names where name.hasSuffix(".tmp") {
+            unlink((directory as NSString).appendingPathComponent(name))
+        }
+        for name in names where name.hasSuffix(".json") {
+            let id = String(name.dropLast(5))
+            guard let data = FileManager.default.contents(atPath: path(id, "json")),
+                  let item = try? decoder.decode(OutboxItem.self, from: data),
+                  FileManager.default.fileExists(atPath: path(id, "dcm")) else {
+                logger.error("unreadable outbox record removed", metadata: ["item": "\(id)"])
+                unlink(path(id, "json"))
+                unlink(path(id, "dcm"))
+                continue
+            }
+            recovered[id] = item
+        }
+        for name in names where name.hasSuffix(".dcm") && recovered[String(name.dropLast(4))] == nil {
+            // A DICOM file without its record was never acknowledged as enqueued.
+            unlink((directory as NSString).appendingPathComponent(name))
+        }
+        if !recovered.isEmpty {
+            logger.notice("outbox resumed", metadata: ["pending": "\(recovered.count)"])
+        }
+        state.withLock { $0.items = recovered }
+    }
+
+    private func persist(_ item: OutboxItem) throws(OutboxError) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = [.sortedKeys]
+        let data: Data
+        do {
+            data = try encoder.encode(item)
+        } catch {
+            throw OutboxError(.write, "cannot encode outbox record: \(error)")
+        }
+        try DurableFile.write(Array(data), to: path(item.id, "json"))
+    }
+
+    private func remove(_ item: OutboxItem) {
+        unlink(path(item.id, "json"))
+        unlink(path(item.id, "dcm"))
+    }
+
+    private func path(_ id: String, _ ext: String) -> String {
+        (directory as NSString).appendingPathComponent("\(id).\(ext)")
+    }
+}
+
+/// DICOMObject is not Sendable-checked; the outbox hands these to one send call and never touches them again.
+private struct UncheckedObjects: @unchecked Sendable {
+    var objects: [DICOMObject]
+}

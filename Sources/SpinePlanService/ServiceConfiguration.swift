@@ -1,0 +1,115 @@
+import Foundation
+import SpinePlanDICOM
+
+/// Everything `spineplan serve` can be told: the YAML file's sections, with the embedded defaults.
+public struct ServiceConfiguration: Sendable, Equatable {
+    /// `network:` the DICOM listener.
+    public struct Network: Sendable, Equatable {
+        public var aeTitle = "SPINEPLAN"
+        public var port = 11112
+        public var bind = "127.0.0.1"
+        public var acseTimeoutSeconds = 5
+        public var dimseTimeoutSeconds = 30
+        public var maxAssociations = 8
+        public var maxPDU: UInt32 = 65536
+        public var maxDatasetMB = 256
+        public var allowedCallingAETitles: [String] = []
+        public var allowedPeers: [String] = []
+    }
+
+    /// `sessions:` when a localizer counts as complete.
+    public struct Sessions: Sendable, Equatable {
+        /// Seconds without a new slice after which an open session is planned anyway.
+        public var idleTimeoutSeconds = 5.0
+        /// Slices held across all open sessions before new instances are refused (0xA700).
+        public var maxPendingSlices = 512
+    }
+
+    /// `protocol:` the oblique axial stacks to plan.
+    public struct ScanProtocolSettings: Sendable, Equatable {
+        public var discs = ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"]
+        public var fieldOfView: [Double] = [200, 200]
+        public var slices = 5
+        public var thickness = 4.0
+        public var gap = 0.4
+    }
+
+    /// `model:` which weights and which arithmetic.
+    public struct Model: Sendable, Equatable {
+        /// `bundled` or a path to a `.safetensors` file with its `.json` sidecar next to it.
+        public var path = "bundled"
+        /// `auto`, `bf16` or `f32`.
+        public var precision = "auto"
+    }
+
+    /// `report:` what is sent back.
+    public struct Report: Sendable, Equatable {
+        public var overlay = true
+    }
+
+    /// `outbox:` durable delivery of results.
+    public struct Outbox: Sendable, Equatable {
+        /// Relative paths are under `state_directory`.
+        public var directory = "outbox"
+        public var retryInitialSeconds = 2.0
+        public var retryMaxSeconds = 300.0
+        public var expiryHours = 24.0
+        /// Our calling AE title when we send results.
+        public var callingAETitle = "SPINEPLAN"
+    }
+
+    /// `recording:` QA recordings of whole sessions (PHI: mode 0600, retention limits).
+    public struct Recording: Sendable, Equatable {
+        public var enabled = false
+        public var directory = "recordings"
+        public var maxAgeDays = 30.0
+        public var maxTotalMB = 2048.0
+    }
+
+    public var network = Network()
+    /// `peers:` registered consoles; a result goes back to the entry of the AE that sent the localizer.
+    public var peers: [DICOMPeer] = []
+    /// `destination:` when set, every result goes here instead of to the sender.
+    public var destination: DICOMPeer?
+    public var sessions = Sessions()
+    public var scanProtocol = ScanProtocolSettings()
+    public var model = Model()
+    public var report = Report()
+    public var outbox = Outbox()
+    public var recording = Recording()
+    /// `logging: level:` trace … critical.
+    public var logLevel = "info"
+    /// `state_directory:` where the outbox and recordings live; systemd's `$STATE_DIRECTORY` when unset.
+    public var stateDirectory: String
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        stateDirectory = environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
+            ?? "spineplan-state"
+    }
+
+    /// A path from the file, resolved against the state directory when relative.
+    public func statePath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (stateDirectory as NSString).appendingPathComponent(path)
+    }
+
+    /// The listener settings for the DICOM edge.
+    public var storageSCP: StorageSCPConfiguration {
+        var c = StorageSCPConfiguration()
+        c.aeTitle = network.aeTitle
+        c.port = network.port
+        c.bindAddress = network.bind
+        c.acseTimeoutSeconds = network.acseTimeoutSeconds
+        c.dimseTimeoutSeconds = network.dimseTimeoutSeconds
+        c.maxAssociations = network.maxAssociations
+        c.maxPDU = network.maxPDU
+        c.maxDatasetBytes = UInt64(network.maxDatasetMB) << 20
+        c.allowedCallingAETitles = network.allowedCallingAETitles
+        c.allowedPeerAddresses = network.allowedPeers
+        return c
+    }
+
+    /// Where results for a localizer sent by `callingAETitle` go: the destination, else the sender's registered entry.
+    public func returnPeer(forCallingAETitle callingAETitle: String) -> DICOMPeer? {
+        destination ?? peers.first { $0.aeTitle == callingAETitle }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import SpinePlanDICOM
+import Synchronization
+
+/// Groups received slices into localizer sessions (one per study and frame of reference) and says when each is
+/// ready: on A-RELEASE of an association that carried it, when every series has its ImagesInAcquisition, or after
+/// an idle timeout. A slice that arrives after a plan starts a fresh one.
+public final class SessionAssembler: Sendable {
+    struct Key: Hashable {
+        var study: String
+        var frameOfReference: String
+    }
+
+    struct Session {
+        var id: String
+        var generation = 0
+        var instances: [ReceivedInstance] = []
+        var arrivals: [ContinuousClock.Instant] = []
+        var slices: [String: Slice] = [:]
+        var order: [String] = []
+        var associations: Set<UInt64> = []
+        var expectedPerSeries: [String: Int] = [:]
+        var countPerSeries: [String: Int] = [:]
+        var first: ContinuousClock.Instant
+        var last: ContinuousClock.Instant
+        /// Slices arrived since the last plan was triggered.
+        var dirty = false
+    }
+
+    private struct State {
+        var sessions: [Key: Session] = [:]
+        var ignoredSeries: Set<String> = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+    private let idleTimeout: Duration
+    private let retention: Duration
+    private let logger: Logger
+
+    public init(idleTimeout: Duration, retention: Duration = .seconds(600), logger: Logger) {
+        self.idleTimeout = idleTimeout
+        self.retention = retention
+        self.logger = logger
+    }
+
+    /// Open sessions (planned ones are kept a while for late slices).
+    public var sessionCount: Int { state.withLock { $0.sessions.count } }
+
+    /// Takes one received instance; returns sessions that became complete by image count.
+    public func add(_ instance: ReceivedInstance, at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
+        guard let first = instance.slices.first else { return [] }
+        let orientations = Set(instance.slices.map(\.plane.orientation)).count
+        guard LocalizerClassifier.isLocalizer(first, orientationsInSeries: orientations) else {
+            let isNew = state.withLock { $0.ignoredSeries.insert(first.seriesInstanceUID).inserted }
+            if isNew {
+                logger.notice("series is not a localizer; ignored", metadata: [
+                    "calling_ae": "\(instance.callingAETitle)", "series_number": "\(first.seriesNumber.map(String.init) ?? "-")",
+                    "image_type": "\(first.imageType.joined(separator: "\\"))", "sop_class": "\(instance.sopClassUID)"])
+            }
+            return []
+        }
+        let key = Key(study: first.studyInstanceUID, frameOfReference: first.frameOfReferenceUID)
+        return state.withLock { s -> [LocalizerSnapshot] in
+            if s.sessions[key] == nil {
+                s.nextID += 1
+                let id = String(format: "%08x", UInt32.random(in: 0...UInt32.max) ^ UInt32(truncatingIfNeeded: s.nextID))
+                s.sessions[key] = Session(id: id, first: now, last: now)
+            }
+            var session = s.sessions[key]!
+            session.instances.append(instance)
+            session.arrivals.append(now)
+            session.associations.insert(instance.associationID)
+            session.last = now
+            session.dirty = true
+            for slice in instance.slices {
+                let sliceKey = "\(slice.sopInstanceUID)#\(slice.frameNumber ?? 0)"
+                if session.slices[sliceKey] == nil {
+                    session.order.append(sliceKey)
+                    session.countPerSeries[slice.seriesInstanceUID, default: 0] += 1
+                }
+                session.slices[sliceKey] = slice
+                if let expected = slice.imagesInAcquisition, expected > 0 {
+                    session.expectedPerSeries[slice.seriesInstanceUID] = expected
+                }
+            }
+            let complete = !session.expectedPerSeries.isEmpty && session.countPerSeries.allSatisfy { series, count in
+                guard let expected = session.expectedPerSeries[series] else { return false }
+                return count >= expected
+            }
+            s.sessions[key] = session
+            return complete ? [Self.trigger(&s.sessions[key]!, .imageCount, now)] : []
+        }
+    }
+
+    /// The association ended normally: every session it fed that has unplanned slices is ready.
+    public func released(associationID: UInt64, at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
+        state.withLock { s in
+            s.sessions.keys.compactMap { key -> LocalizerSnapshot? in
+                guard s.sessions[key]!.dirty, s.sessions[key]!.associations.contains(associationID) else { return nil }
+                return Self.trigger(&s.sessions[key]!, .associationReleased, now)
+            }
+        }
+    }
+
+    /// Sessions that have waited the idle timeout since their last slice; also forgets long-finished sessions.
+    public func expireIdle(at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
+        state.withLock { s in
+            for (key, session) in s.sessions where !session.dirty && now - session.last > retention {
+                s.sessions[key] = nil
+            }
+            return s.sessions.keys.compactMap { key -> LocalizerSnapshot? in
+                guard s.sessions[key]!.dirty, now - s.sessions[key]!.last >= idleTimeout else { return nil }
+                return Self.trigger(&s.sessions[key]!, .idle, now)
+            }
+        }
+    }
+
+    /// When the next idle trigger could fire, if any session is waiting.
+    public var nextIdleDeadline: ContinuousClock.Instant? {
+        state.withLock { s in s.sessions.values.filter(\.dirty).map { $0.last + idleTimeout }.min() }
+    }
+
+    private static func trigger(_ session: inout Session, _ trigger: SessionTrigger, _ now: ContinuousClock.Instant) -> LocalizerSnapshot {
+        session.dirty = false
+        session.generation += 1
+        let first = session.first
+        let offsets = session.arrivals.map { instant -> Double in
+            let d = instant - first
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        let head = session.instances[0]
+        return LocalizerSnapshot(
+            sessionID: session.id, generation: session.generation, trigger: trigger,
+            callingAETitle: session.instances.last?.callingAETitle ?? head.callingAETitle,
+            peerAddress: session.instances.last?.peerAddress ?? head.peerAddress,
+            instances: session.instances, arrivalOffsets: offsets, slices: session.order.compactMap { session.slices[$0] })
+    }
+}

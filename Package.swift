@@ -42,8 +42,9 @@ let package = Package(
         .target(
             name: "SpinePlanService",
             dependencies: [
-                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "SpinePlanPlanner", "CSystemd",
+                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "SpinePlanModel", "SpinePlanPlanner", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -51,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "spineplan",
             dependencies: [
-                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry", "SpinePlanPlanner",
+                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry", "SpinePlanModel", "SpinePlanPlanner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -35,7 +35,11 @@ public enum ConfigurationFile {
             reader.read(root, into: &config)
         }
         reader.crossCheck(config)
-        guard reader.issues.isEmpty else { throw ConfigurationError(path: path, issues: reader.issues) }
+        guard reader.issues.isEmpty else {
+            throw ConfigurationError(path: path, issues: reader.issues.enumerated().sorted {
+                ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
+            }.map(\.element))
+        }
         return config
     }
 

@@ -13,7 +13,8 @@ public struct ReceptionLog: Sendable {
     }
 
     public func run() async {
-        while let instance = await inbox.next() {
+        while let item = await inbox.next() {
+            guard case let .instance(instance) = item else { continue }
             logger.info("instance received", metadata: Self.metadata(instance))
         }
     }

@@ -35,15 +35,19 @@ public final class SessionAssembler: Sendable {
     }
 
     private let state = Mutex(State())
-    private let idleTimeout: Duration
+    private let idleTimeoutValue: Mutex<Duration>
+    private var idleTimeout: Duration { idleTimeoutValue.withLock { $0 } }
     private let retention: Duration
     private let logger: Logger
 
     public init(idleTimeout: Duration, retention: Duration = .seconds(600), logger: Logger) {
-        self.idleTimeout = idleTimeout
+        self.idleTimeoutValue = Mutex(idleTimeout)
         self.retention = retention
         self.logger = logger
     }
+
+    /// Applies a reloaded idle timeout to sessions from now on.
+    public func update(idleTimeout: Duration) { idleTimeoutValue.withLock { $0 = idleTimeout } }
 
     /// Open sessions (planned ones are kept a while for late slices).
     public var sessionCount: Int { state.withLock { $0.sessions.count } }

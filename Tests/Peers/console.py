@@ -270,7 +270,7 @@ def scp(args):
     ae = AE(ae_title=args.ae)
     ae.supported_contexts = AllStoragePresentationContexts
     ae.add_supported_context("1.2.840.10008.1.1")
-    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    server = ae.start_server(("127.0.0.1", args.listen_port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
     print(f"READY {server.server_address[1]}", flush=True)
     sys.stdin.read()  # serve until the test closes our stdin
     server.shutdown()
@@ -336,6 +336,7 @@ def main():
     r.add_argument("--status", type=lambda v: int(v, 0), default=0)
     r.add_argument("--delay", type=float, default=0.0)
     r.add_argument("--out", default="")
+    r.add_argument("--listen-port", type=int, default=0)
     r.set_defaults(fn=scp)
 
     args = p.parse_args()

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SpinePlanDICOM
+import Synchronization
+
+/// The running service: DICOM edge, session assembly, planning, outbox, systemd status and watchdog, SIGHUP reload.
+///
+/// Stages are loops joined by bounded hand-offs: the SCP's worker threads decode into the inbox, one intake loop
+/// assembles sessions, one planning loop runs the pipeline (inference is single-threaded by design), and the
+/// outbox delivers in the background.
+public final class SpinePlanDaemon: Service, Sendable {
+    public let receiver: DICOMReceiver
+    public let outbox: Outbox
+    public let status = ServiceStatus()
+    let inbox: InstanceInbox
+    let assembler: SessionAssembler
+    let planning: SessionPlanning
+    let configuration: Mutex<ServiceConfiguration>
+    let configurationPath: String?
+    let notifier: SystemdNotifier
+    let logger: Logger
+    let ready: Handoffs
+    /// Called after each planned session, e.g. by QA recording; never allowed to fail the session.
+    let afterPlanning: @Sendable (LocalizerSnapshot, PlanningOutcome) -> Void
+
+    /// Snapshots waiting for the planning loop.
+    final class Handoffs: Sendable {
+        let stream: AsyncStream<LocalizerSnapshot>
+        let continuation: AsyncStream<LocalizerSnapshot>.Continuation
+        init() { (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64)) }
+    }
+
+    /// Binds the port and opens the outbox now, so a bad address or state directory fails before READY=1.
+    public init(configuration: ServiceConfiguration, configurationPath: String?, planning: SessionPlanning,
+                listenFileDescriptor: Int32? = nil, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
+                afterPlanning: @escaping @Sendable (LocalizerSnapshot, PlanningOutcome) -> Void = { _, _ in })
+        throws(DaemonError) {
+        self.configuration = Mutex(configuration)
+        self.configurationPath = configurationPath
+        self.planning = planning
+        self.notifier = notifier
+        self.logger = logger
+        self.afterPlanning = afterPlanning
+        self.ready = Handoffs()
+        let inbox = InstanceInbox(capacity: configuration.sessions.maxPendingSlices, logger: logger)
+        self.inbox = inbox
+        self.assembler = SessionAssembler(idleTimeout: .milliseconds(Int64(configuration.sessions.idleTimeoutSeconds * 1000)),
+                                          logger: logger)
+        do {
+            self.outbox = try Outbox(directory: configuration.statePath(configuration.outbox.directory),
+                                     settings: Self.outboxSettings(configuration), logger: logger)
+        } catch {
+            throw DaemonError(.stateDirectory, "outbox: \(error.message)")
+        }
+        var scp = configuration.storageSCP
+        scp.listenFileDescriptor = listenFileDescriptor
+        do {
+            self.receiver = try DICOMReceiver(configuration: scp, inbox: inbox, logger: logger) { event in
+                inbox.post(event)
+            }
+        } catch {
+            throw DaemonError(.listen, "cannot listen: \(error.message)")
+        }
+    }
+
+    static func outboxSettings(_ c: ServiceConfiguration) -> Outbox.Settings {
+        Outbox.Settings(retryInitialSeconds: c.outbox.retryInitialSeconds, retryMaxSeconds: c.outbox.retryMaxSeconds,
+                        expirySeconds: c.outbox.expiryHours * 3600, callingAETitle: c.outbox.callingAETitle)
+    }
+
+    public var port: Int { receiver.scp.port }
+    public var currentConfiguration: ServiceConfiguration { configuration.withLock { $0 } }
+
+    public func run() async throws {
+        let c = currentConfiguration
+        notifier.ready(status: "listening on \(c.network.bind):\(port) as \(c.network.aeTitle); "
+                       + status.summary(outboxDepth: outbox.depth))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.outbox.run() }
+            group.addTask { await self.idleTicker() }
+            group.addTask { await self.watchdog() }
+            group.addTask { await self.reloadOnHangUp() }
+            let intake = Task { await self.intake() }
+            let planning = Task { await self.planningLoop() }
+            var failure: Error?
+            do {
+                // Returns once graceful shutdown has stopped the listener and closed the inbox.
+                try await self.receiver.run()
+            } catch {
+                failure = error
+                inbox.close()
+            }
+            await intake.value
+            await self.gracefulShutdownRemainder()
+            await planning.value
+            group.cancelAll()
+            if let failure { throw failure }
+        }
+        notifier.stopping()
+        logger.info("stopped cleanly", metadata: ["instances": "\(inbox.acceptedCount)", "sessions": "\(status.sessionsPlanned)",
+                                                   "outbox_pending": "\(outbox.depth)"])
+    }
+
+    /// After the listener stops: give the sessions already assembled a bounded chance to be planned and queued.
+    private func gracefulShutdownRemainder() async {
+        for snapshot in assembler.expireIdle(at: .now + .seconds(3600)) { ready.continuation.yield(snapshot) }
+        ready.continuation.finish()
+    }
+
+    private func intake() async {
+        while let item = await inbox.next() {
+            status.beat()
+            let snapshots: [LocalizerSnapshot]
+            switch item {
+            case let .instance(instance):
+                snapshots = assembler.add(instance)
+            case let .event(event):
+                logAssociation(event)
+                snapshots = event.kind == .released ? assembler.released(associationID: event.associationID) : []
+            }
+            for snapshot in snapshots { ready.continuation.yield(snapshot) }
+        }
+    }
+
+    private func logAssociation(_ event: AssociationEvent) {
+        let metadata: Logger.Metadata = ["association": "\(event.associationID)", "calling_ae": "\(event.callingAETitle)",
+                                         "peer": "\(event.peerAddress)", "detail": "\(event.detail)"]
+        switch event.kind {
+        case .rejected, .aborted, .failed: logger.warning("association \(event.kind)", metadata: metadata)
+        case .accepted, .released, .idleDropped: logger.debug("association \(event.kind)", metadata: metadata)
+        case .echo: logger.info("C-ECHO answered", metadata: metadata)
+        }
+    }
+
+    private func idleTicker() async {
+        while !Task.isCancelled {
+            status.beat()
+            for snapshot in assembler.expireIdle() { ready.continuation.yield(snapshot) }
+            let wait = assembler.nextIdleDeadline.map { max(.milliseconds(20), min(.seconds(1), $0 - .now)) } ?? .seconds(1)
+            try? await Task.sleep(for: wait)
+        }
+    }
+
+    private func planningLoop() async {
+        for await snapshot in ready.stream {
+            let started = ContinuousClock.now
+            let outcome = await planning.plan(snapshot)
+            status.beat()
+            deliver(snapshot, outcome, started: started)
+            afterPlanning(snapshot, outcome)
+            notifier.status(status.summary(outboxDepth: outbox.depth))
+        }
+    }
+
+    private func deliver(_ snapshot: LocalizerSnapshot, _ outcome: PlanningOutcome, started: ContinuousClock.Instant) {
+        var metadata: Logger.Metadata = [
+            "session": "\(snapshot.sessionID)", "generation": "\(snapshot.generation)", "trigger": "\(snapshot.trigger.rawValue)",
+            "calling_ae": "\(snapshot.callingAETitle)", "slices": "\(snapshot.slices.count)"]
+        for (stage, ms) in outcome.timings { metadata["ms_\(stage)"] = "\(String(format: "%.1f", ms))" }
+        guard let report = outcome.report, let plan = outcome.plan else {
+            status.failed()
+            metadata["reason"] = "\(outcome.failure ?? "no report")"
+            logger.error("session could not be planned", metadata: metadata)
+            return
+        }
+        let c = currentConfiguration
+        guard let peer = c.returnPeer(forCallingAETitle: snapshot.callingAETitle) else {
+            status.failed()
+            logger.error("no destination for results: set `destination` or register the calling AE under `peers`",
+                         metadata: metadata)
+            return
+        }
+        do {
+            try outbox.enqueue(report, kind: "sr", sessionID: snapshot.sessionID, to: peer)
+            if c.report.overlay, let overlay = outcome.overlay {
+                try outbox.enqueue(overlay, kind: "overlay", sessionID: snapshot.sessionID, to: peer)
+            }
+        } catch {
+            status.failed()
+            metadata["reason"] = "\(error.message)"
+            logger.critical("result could not be stored in the outbox", metadata: metadata)
+            return
+        }
+        let latency = (ContinuousClock.now - started)
+        let ms = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) * 1e-15
+        status.planned(latencyMilliseconds: ms)
+        metadata["planes"] = "\(plan.planes.count)"
+        metadata["abstained"] = "\(plan.abstained)"
+        metadata["warnings"] = "\(plan.warnings.count)"
+        metadata["latency_ms"] = "\(String(format: "%.1f", ms))"
+        metadata["destination"] = "\(peer)"
+        logger.info("session planned", metadata: metadata)
+    }
+
+    private func watchdog() async {
+        guard let interval = notifier.watchdogInterval else { return }
+        let period = interval / 2
+        while !Task.isCancelled {
+            // Pet only while the loops are turning: a wedged pipeline must let systemd restart us.
+            if status.sinceLastBeat() < interval { notifier.watchdog() }
+            try? await Task.sleep(for: period)
+        }
+    }
+
+    private func reloadOnHangUp() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            reload()
+        }
+    }
+
+    /// Re-reads the file; a bad file is logged and the running configuration kept.
+    public func reload() {
+        guard let path = configurationPath else {
+            logger.notice("SIGHUP ignored: running on embedded defaults, no file to reload")
+            return
+        }
+        notifier.reloading()
+        defer { notifier.ready(status: status.summary(outboxDepth: outbox.depth)) }
+        let fresh: ServiceConfiguration
+        do {
+            fresh = try ConfigurationFile.load(path: path)
+        } catch {
+            logger.error("reload refused; keeping the running configuration", metadata: [
+                "path": "\(path)", "errors": "\(error.issues.map(\.description).joined(separator: "; "))"])
+            return
+        }
+        let old = currentConfiguration
+        var applied = fresh
+        if fresh.network != old.network || fresh.stateDirectory != old.stateDirectory || fresh.model != old.model {
+            logger.warning("network, model and state_directory changes take effect at the next restart")
+            applied.network = old.network
+            applied.stateDirectory = old.stateDirectory
+            applied.model = old.model
+        }
+        configuration.withLock { $0 = applied }
+        outbox.update(settings: Self.outboxSettings(applied))
+        assembler.update(idleTimeout: .milliseconds(Int64(applied.sessions.idleTimeoutSeconds * 1000)))
+        if let reloadable = planning as? ReloadablePlanning { reloadable.update(configuration: applied) }
+        logger.notice("configuration reloaded", metadata: ["path": "\(path)"])
+    }
+}
+
+/// A planning stage whose protocol settings can change on reload.
+public protocol ReloadablePlanning: SessionPlanning {
+    func update(configuration: ServiceConfiguration)
+}

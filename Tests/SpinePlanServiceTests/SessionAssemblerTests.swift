@@ -1,0 +1,70 @@
+import Logging
+import Testing
+import SpinePlanDICOM
+import SpinePlanGeometry
+@testable import SpinePlanService
+
+@Suite struct SessionAssemblerTests {
+    let logger = Logger(label: "test.sessions")
+
+    @Test("a session is planned when every series reaches ImagesInAcquisition, and split by orientation")
+    func countTrigger() {
+        let assembler = SessionAssembler(idleTimeout: .seconds(5), logger: logger)
+        let slices = (0..<3).map { ServiceFixtures.slice(index: $0, imagesInAcquisition: 5) }
+            + (0..<2).map { ServiceFixtures.slice(index: $0, orientation: .coronal, imagesInAcquisition: 5) }
+        var ready: [LocalizerSnapshot] = []
+        for (i, slice) in slices.enumerated() {
+            ready += assembler.add(ServiceFixtures.instance(slice))
+            #expect(ready.isEmpty == (i < 4), "after \(i + 1) slices")
+        }
+        #expect(ready.count == 1)
+        #expect(ready.first?.trigger == .imageCount)
+        #expect(ready.first?.stack(.sagittal).count == 3)
+        #expect(ready.first?.stack(.coronal).count == 2)
+        #expect(ready.first?.stack(.axial).isEmpty == true)
+    }
+
+    @Test("A-RELEASE of the carrying association triggers; another association's release does not")
+    func releaseTrigger() {
+        let assembler = SessionAssembler(idleTimeout: .seconds(5), logger: logger)
+        for i in 0..<3 { _ = assembler.add(ServiceFixtures.instance(ServiceFixtures.slice(index: i), association: 7)) }
+        #expect(assembler.released(associationID: 8).isEmpty)
+        let ready = assembler.released(associationID: 7)
+        #expect(ready.map(\.trigger) == [.associationReleased])
+        #expect(ready.first?.slices.count == 3)
+        // Nothing new arrived: a second release of the same association does not plan again.
+        #expect(assembler.released(associationID: 7).isEmpty)
+    }
+
+    @Test("the idle timeout triggers, and a late or re-sent slice starts a fresh plan with the newest copy")
+    func idleAndReplan() {
+        let assembler = SessionAssembler(idleTimeout: .milliseconds(200), logger: logger)
+        let start = ContinuousClock.now
+        _ = assembler.add(ServiceFixtures.instance(ServiceFixtures.slice(index: 0)), at: start)
+        _ = assembler.add(ServiceFixtures.instance(ServiceFixtures.slice(index: 1)), at: start + .milliseconds(50))
+        #expect(assembler.expireIdle(at: start + .milliseconds(200)).isEmpty)
+        let first = assembler.expireIdle(at: start + .milliseconds(260))
+        #expect(first.map(\.generation) == [1])
+        var resent = ServiceFixtures.slice(index: 1)
+        resent.pixels = [Float](repeating: 42, count: resent.pixels.count)
+        _ = assembler.add(ServiceFixtures.instance(resent), at: start + .seconds(1))
+        let second = assembler.expireIdle(at: start + .seconds(2))
+        #expect(second.map(\.generation) == [2])
+        #expect(second.first?.slices.count == 2)
+        #expect(second.first?.slices.last?.pixels.first == 42)
+        #expect(second.first?.sessionID == first.first?.sessionID)
+    }
+
+    @Test("a non-localizer series is ignored; different studies make different sessions")
+    func ignoresNonLocalizers() {
+        let assembler = SessionAssembler(idleTimeout: .milliseconds(10), logger: logger)
+        let t2 = ServiceFixtures.slice(series: "1.2.3.9", imageType: ["ORIGINAL", "PRIMARY", "M"], description: "T2 TSE SAG")
+        #expect(assembler.add(ServiceFixtures.instance(t2)).isEmpty)
+        #expect(assembler.sessionCount == 0)
+        _ = assembler.add(ServiceFixtures.instance(ServiceFixtures.slice(study: "1.2.3.1")))
+        _ = assembler.add(ServiceFixtures.instance(ServiceFixtures.slice(study: "1.2.3.2")))
+        #expect(assembler.sessionCount == 2)
+        let ready = assembler.expireIdle(at: .now + .seconds(1))
+        #expect(Set(ready.map(\.sessionID)).count == 2)
+    }
+}

@@ -6,7 +6,7 @@ from torch import nn
 # five levels give the bottleneck (40 mm in-plane voxels) a receptive field over the whole lumbar column, which
 # level identity needs.
 DEFAULT_ARCH = {
-    "channels": [12, 24, 40, 80, 160],
+    "channels": [8, 16, 32, 64, 128],
     "kernels": [[1, 3, 3], [1, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3]],
     "down": [None, [1, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2]],
     "enc_convs": [1, 2, 2, 2, 2],

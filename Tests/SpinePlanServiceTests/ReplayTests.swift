@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import Testing
+import SpinePlanDICOM
+import SpinePlanGeometry
+import SpinePlanPlanner
+import SpinePlanTestSupport
+@testable import SpinePlanService
+
+@Suite struct ReplayTests {
+    @Test("a 2 mm shift is a regression, 0.5 mm is not; the tolerance is configurable")
+    func centreTolerance() {
+        let recorded = RecordingFixtures.plan()
+        let small = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(shift: Vector3(0.5, 0, 0)))
+        #expect(!small.isRegression)
+        #expect(abs(small.maxCentreMillimetres - 0.5) < 1e-9)
+        let large = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(shift: Vector3(0, 2, 0)))
+        #expect(large.isRegression)
+        #expect(large.regressions.count == 3)
+        #expect(large.regressions[0].contains("L3/L4") && large.regressions[0].contains("2.00 mm"))
+        let lenient = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(shift: Vector3(0, 2, 0)),
+                                     tolerance: ReplayTolerance(centreMillimetres: 3, normalDegrees: 1))
+        #expect(!lenient.isRegression)
+    }
+
+    @Test("a 2° tilt is a regression, 0.5° is not")
+    func angleTolerance() {
+        let recorded = RecordingFixtures.plan()
+        #expect(!PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(tilt: 0.5)).isRegression)
+        let tilted = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(tilt: 2))
+        #expect(tilted.isRegression)
+        #expect(abs(tilted.maxNormalDegrees - 2) < 1e-6)
+        #expect(tilted.regressions.allSatisfy { $0.contains("normal turned") })
+    }
+
+    @Test("level names, slice counts, FOV and abstention are compared")
+    func structure() {
+        let recorded = RecordingFixtures.plan()
+        let renamed = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(levels: ["L2/L3", "L3/L4", "L4/L5"]))
+        #expect(renamed.isRegression)
+        #expect(renamed.regressions.contains { $0.hasPrefix("levels differ") })
+        #expect(renamed.regressions.contains { $0.contains("L5/S1: plane missing") })
+        var fewer = RecordingFixtures.plan()
+        fewer.planes[1].slices = 7
+        fewer.planes[2].fieldOfView = SIMD2(180, 200)
+        let changed = PlanComparison(recorded: recorded, replayed: fewer)
+        #expect(changed.regressions.contains { $0.contains("5 slices became 7") })
+        #expect(changed.regressions.contains { $0.contains("FOV") })
+        var abstained = RecordingFixtures.plan()
+        abstained.abstained = true
+        #expect(PlanComparison(recorded: recorded, replayed: abstained).regressions.contains { $0.contains("abstained") })
+        #expect(PlanComparison(recorded: recorded, replayed: nil).isRegression)
+        #expect(!PlanComparison(recorded: nil, replayed: nil).isRegression)
+    }
+
+    @Test("unnamed planes pair with the nearest centre, whatever their order")
+    func unnamed() {
+        let recorded = RecordingFixtures.plan(levels: [nil, nil, nil])
+        var replayed = RecordingFixtures.plan(shift: Vector3(0.3, 0, 0), levels: [nil, nil, nil])
+        replayed.planes.reverse()
+        let c = PlanComparison(recorded: recorded, replayed: replayed)
+        #expect(!c.isRegression)
+        #expect(c.deltas.count == 3)
+        #expect(c.deltas.allSatisfy { abs(($0.centreMillimetres ?? 9) - 0.3) < 1e-9 })
+    }
+
+    /// Three recordings: one replays the same, one shifted by 2 mm, one tampered with.
+    func threeOutcomes(_ root: String) async throws -> [ReplayOutcome] {
+        let png = try #require(Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="))
+        let same = try RecordingFixtures.record(in: root, sessionID: "same0001", overlayPNG: Array(png)).folder
+        let shifted = try RecordingFixtures.record(in: root, sessionID: "shift002").folder
+        let broken = try RecordingFixtures.record(in: root, sessionID: "broke003").folder
+        try FileManager.default.removeItem(atPath: broken + "/instances/0001.dcm")
+        let runner = ReplayRunner(tolerance: ReplayTolerance()) { recording throws(RecordingError) in
+            let plan = try recording.plan()
+            let shift = recording.manifest.sessionID.hasPrefix("shift") ? Vector3(2, 0, 0) : Vector3(0.2, 0, 0)
+            return ReplayedRun(plan: plan.map { p in
+                var q = p
+                for i in q.planes.indices { q.planes[i].centre += shift }
+                return q
+            }, overlayPNG: recording.overlayPNG())
+        }
+        return await runner.run(paths: [same, shifted, broken])
+    }
+
+    @Test("the runner reports pass, regression and a bad recording as an error, never a skip")
+    func runner() async throws {
+        let root = RecordingFixtures.scratch("runner")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let outcomes = try await threeOutcomes(root)
+        #expect(outcomes.map(\.verdict) == [.pass, .regression, .error])
+        #expect(outcomes[2].error?.contains("missing") == true)
+        let report = ReplayReport(outcomes: outcomes, tolerance: ReplayTolerance(), mode: "test")
+        #expect(report.exitCode == 1)
+        #expect(ReplayReport(outcomes: [outcomes[0]], tolerance: ReplayTolerance(), mode: "test").exitCode == 0)
+        let table = report.table()
+        #expect(table.contains("PASS") && table.contains("REGRESSION") && table.contains("ERROR"))
+        #expect(table.contains("centre moved 2.00 mm"))
+    }
+
+    @Test("JUnit XML parses with Python's xml.etree: one testcase per session, deltas in failures, errors for bad recordings")
+    func junit() async throws {
+        try #require(PythonPeer.isAvailable, "needs the .venv peer")
+        let root = RecordingFixtures.scratch("junit")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let outcomes = try await threeOutcomes(root)
+        let xmlPath = root + "/report.xml"
+        try Data(ReplayReport(outcomes: outcomes, tolerance: ReplayTolerance(), mode: "test <&>").junit().utf8).write(to: URL(fileURLWithPath: xmlPath))
+        let out = try await PythonPeer.run([xmlPath], script: "qa_junit_check.py")
+        #expect(out.status == 0, "\(out.stderr)")
+        let json = try out.json()
+        #expect(json["tests"] as? Int == 3)
+        #expect(json["failures"] as? Int == 1)
+        #expect(json["errors"] as? Int == 1)
+        let cases = try #require(json["cases"] as? [[String: Any]])
+        #expect(cases.map { $0["name"] as? String } == outcomes.map(\.name))
+        #expect(cases[0]["failure"] is NSNull && cases[0]["error"] is NSNull)
+        let failure = try #require(cases[1]["failure"] as? [String: Any])
+        #expect((failure["text"] as? String)?.contains("Δcentre 2.000 mm") == true)
+        let error = try #require(cases[2]["error"] as? [String: Any])
+        #expect((error["message"] as? String)?.contains("bad recording") == true)
+        #expect(cases.allSatisfy { $0["skipped"] as? Bool == false })
+    }
+
+    @Test("the HTML report is self-contained with one row per session and overlays inline")
+    func html() async throws {
+        let root = RecordingFixtures.scratch("html")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let outcomes = try await threeOutcomes(root)
+        let html = ReplayReport(outcomes: outcomes, tolerance: ReplayTolerance(), mode: "test").html()
+        #expect(html.components(separatedBy: "<tr class=\"session\">").count - 1 == outcomes.count)
+        for o in outcomes { #expect(html.contains(o.name)) }
+        // The first session has an overlay on both sides; the others show the placeholder.
+        #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == 2)
+        #expect(html.contains("no overlay"))
+        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<link"))
+    }
+
+    @Test("export de-identifies every object: no original PHI or UID survives, references stay consistent")
+    func deidentify() async throws {
+        let root = RecordingFixtures.scratch("deid")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (folder, instances) = try RecordingFixtures.record(in: root + "/rec", count: 4)
+        let source = try Recording(at: folder)
+        let exported = try RecordingExport.deidentified(source, to: root + "/export")
+        #expect(exported.manifest.deidentified)
+        #expect(exported.manifest.instances.count == 4)
+        let needles = [RecordingFixtures.patientName, "QAPATIENT", RecordingFixtures.patientID, RecordingFixtures.birthDate,
+                       RecordingFixtures.accession, RecordingFixtures.institution, "REFERRER", RecordingFixtures.studyUID,
+                       RecordingFixtures.seriesUID, RecordingFixtures.frameUID, "QA_CONSOLE", source.manifest.sessionID,
+                       "20261121"] + instances.map(\.sopInstanceUID)
+        for file in RecordingFixtures.files(under: root + "/export") {
+            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: file)))
+            for needle in needles {
+                let n = Array(needle.utf8)
+                let found = bytes.count >= n.count && (0...(bytes.count - n.count)).contains { i in bytes[i] == n[0] && Array(bytes[i..<(i + n.count)]) == n }
+                #expect(!found, "\(needle) survives in \(file)")
+            }
+        }
+        // UIDs are remapped consistently: one study, one series for the localizer, and the SR's study matches.
+        let objects = try exported.objects()
+        let studies = Set(objects.map { $0.root.trimmed(.studyInstanceUID) ?? "" })
+        #expect(studies.count == 1 && studies.first?.hasPrefix("2.25.") == true)
+        #expect(Set(objects.map { $0.root.trimmed(.frameOfReferenceUID) ?? "" }).count == 1)
+        let sr = try DICOMObject(contentsOfFile: exported.directory + "/sr.dcm")
+        #expect(sr.root.trimmed(.studyInstanceUID) == studies.first)
+        #expect(sr.root.trimmed(.sopInstanceUID) == objects[0].root.trimmed(.sopInstanceUID))
+        #expect(objects.allSatisfy { $0.root.trimmed(.patientIdentityRemoved) == "YES" })
+        // Geometry and pixels survive, so the export still replays.
+        let slices = try exported.receivedInstances().flatMap(\.slices)
+        #expect(slices.map(\.plane) == instances.flatMap(\.slices).map(\.plane))
+        #expect(slices.map(\.pixels) == instances.flatMap(\.slices).map(\.pixels))
+        #expect(try exported.plan() == source.plan())
+        for file in RecordingFixtures.files(under: root + "/export") { #expect(RecordingFixtures.mode(file) == 0o600) }
+
+        if PythonPeer.isAvailable {
+            let out = try await PythonPeer.run([root + "/export"] + needles, script: "qa_phi_scan.py")
+            #expect(out.status == 0, "\(out.stderr)")
+            let json = try out.json()
+            #expect((json["hits"] as? [Any])?.isEmpty == true, "\(json["hits"] ?? "")")
+            let datasets = try #require(json["datasets"] as? [[String: Any]])
+            #expect(datasets.count == 5)
+            for d in datasets {
+                #expect(d["patient_name"] as? String == "" && d["patient_id"] as? String == "")
+                #expect(d["identity_removed"] as? String == "YES")
+                #expect((d["private_tags"] as? [Any])?.isEmpty == true)
+                #expect(d["sop_uid"] as? String == d["meta_sop_uid"] as? String)
+            }
+        }
+    }
+}

@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spineplan", targets: ["spineplan"]),
+        // For the nested benchmark package (Benchmarks/), which depends on this one by path.
+        .library(name: "SpinePlanModel", targets: ["SpinePlanModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,7 +38,8 @@ let package = Package(
         ),
         .target(
             name: "SpinePlanModel",
-            dependencies: ["CDNNL", "SpinePlanGeometry", "SpinePlanDICOM", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CDNNL", "SpinePlanGeometry", "SpinePlanDICOM", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Weights")]
         ),
         .target(name: "SpinePlanPlanner", dependencies: ["SpinePlanGeometry"]),
         .target(

@@ -3,6 +3,8 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public enum Code: Sendable, Equatable {
         case missingFile, truncatedFile, malformedHeader, mismatchedTensor, unsupportedArchitecture, engineFailure, badInput
+        /// The requested precision cannot run on this CPU (bf16 without AVX512-BF16 or AMX).
+        case unsupportedPrecision
     }
 
     public var code: Code

@@ -1,0 +1,396 @@
+import CDNNL
+import Foundation
+
+/// The V-Net as a list of oneDNN primitives built once for one input shape, with all memory allocated up front.
+///
+/// Confined to the inference thread: every oneDNN call, including `destroy()`, must come from that one thread,
+/// because oneDNN's OpenMP runtime keeps per-thread state. That confinement is why it is `@unchecked Sendable`.
+final class CompiledVNet: @unchecked Sendable {
+    /// One primitive execution.
+    struct Step {
+        var name: String
+        var primitive: dnnl_primitive_t
+        var args: [dnnl_exec_arg_t]
+        /// Convolution FLOPs (0 for data movement).
+        var flops: Double
+        var implementation: String
+    }
+
+    /// An activation tensor: dims `[1, C, D, H, W]`.
+    struct Tensor {
+        var md: dnnl_memory_desc_t
+        var memory: dnnl_memory_t
+        var channels: Int
+        var size: SIMD3<Int>
+    }
+
+    let precision: Precision
+    /// Input size (D, H, W).
+    let size: SIMD3<Int>
+    let classCount: Int
+    private var engine: dnnl_engine_t?
+    private var stream: dnnl_stream_t?
+    private var memories: [dnnl_memory_t] = []
+    private(set) var steps: [Step] = []
+    private var logitsStep: Step?
+    private var input: dnnl_memory_t?
+    private var probabilities: dnnl_memory_t?
+    private var logits: dnnl_memory_t?
+    private var activationType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }
+
+    /// Builds every primitive for inputs of `size` (D, H, W); `precision` must be `.bf16` or `.f32`.
+    init(weights: ModelWeights, precision: Precision, size: SIMD3<Int>) throws(ModelError) {
+        precondition(precision != .auto)
+        self.precision = precision
+        self.size = size
+        self.classCount = weights.architecture.classCount
+        do {
+            var engine: dnnl_engine_t?
+            try DNNL.check(dnnl_engine_create(&engine, dnnl_cpu, 0), "create the CPU engine")
+            self.engine = engine
+            var stream: dnnl_stream_t?
+            try DNNL.check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "create a stream")
+            self.stream = stream
+            try build(weights)
+        } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    deinit {
+        // Destruction must happen on the inference thread; `Localizer` calls `destroy()` there before releasing.
+        assert(engine == nil, "CompiledVNet released without destroy()")
+    }
+
+    /// Releases every oneDNN object. Idempotent.
+    func destroy() {
+        for step in steps { dnnl_primitive_destroy(step.primitive) }
+        if let logitsStep { dnnl_primitive_destroy(logitsStep.primitive) }
+        steps = []
+        logitsStep = nil
+        for memory in memories { dnnl_memory_destroy(memory) }
+        memories = []
+        if let stream { dnnl_stream_destroy(stream) }
+        if let engine { dnnl_engine_destroy(engine) }
+        stream = nil
+        engine = nil
+    }
+
+    var voxelCount: Int { size.x * size.y * size.z }
+
+    /// Runs the network on a C-order `[D, H, W]` input. Returns probabilities `[classes, D, H, W]` and, when asked,
+    /// the logits in the same layout.
+    func forward(_ values: [Float], wantLogits: Bool = false) throws(ModelError) -> (probabilities: [Float], logits: [Float]?) {
+        precondition(values.count == voxelCount)
+        values.withUnsafeBytes { source in
+            dnnl_memory_get_data_handle_raw(input!).copyMemory(from: source.baseAddress!, byteCount: source.count)
+        }
+        for step in steps { try execute(step) }
+        if wantLogits, let logitsStep { try execute(logitsStep) }
+        try DNNL.check(dnnl_stream_wait(stream), "wait for the forward pass")
+        let count = classCount * voxelCount
+        let probs = Self.read(probabilities!, count: count)
+        return (probs, wantLogits ? Self.read(logits!, count: count) : nil)
+    }
+
+    /// Runs the network once, waiting after each primitive, and returns each step's wall time in ms.
+    func profile(_ values: [Float]) throws(ModelError) -> [(step: Step, milliseconds: Double)] {
+        values.withUnsafeBytes { source in
+            dnnl_memory_get_data_handle_raw(input!).copyMemory(from: source.baseAddress!, byteCount: source.count)
+        }
+        var out: [(Step, Double)] = []
+        for step in steps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try execute(step)
+            try DNNL.check(dnnl_stream_wait(stream), "wait for \(step.name)")
+            out.append((step, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+        }
+        return out
+    }
+
+    private func execute(_ step: Step) throws(ModelError) {
+        var args = step.args
+        try DNNL.check(dnnl_primitive_execute(step.primitive, stream, Int32(args.count), &args), "run \(step.name)")
+    }
+
+    private static func read(_ memory: dnnl_memory_t, count: Int) -> [Float] {
+        let base = dnnl_memory_get_data_handle_raw(memory).assumingMemoryBound(to: Float.self)
+        return Array(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    // MARK: - Graph
+
+    private func build(_ weights: ModelWeights) throws(ModelError) {
+        let arch = weights.architecture
+        var sizes = [size]
+        for level in 1..<arch.levels where arch.levels > 1 { sizes.append(sizes[level - 1] / arch.strides[level]) }
+        let k = arch.kernels
+
+        // Input: a [1, 1, D, H, W] f32 tensor; with one channel, ncdhw and ndhwc are the same bytes.
+        let userInput = try tensor(channels: 1, size: size, type: dnnl_f32)
+        input = userInput.memory
+        var x = userInput
+        if precision == .bf16 {
+            let converted = try tensor(channels: 1, size: size)
+            try reorder(userInput, into: converted, name: "input→bf16")
+            x = converted
+        }
+        let c = arch.channels
+        var h = try tensor(channels: c[0], size: size)
+        try convolution("in", x, into: h, weights: weights["in.conv.weight"], bias: weights["in.conv.bias"],
+                        kernel: k[0], stride: SIMD3(1, 1, 1), padding: k[0] / 2, prelu: weights["in.act.weight"])
+        var skips: [Tensor] = []
+        var previous = h
+        for level in 0..<arch.levels {
+            if level >= 1 {
+                h = try tensor(channels: c[level], size: sizes[level])
+                try convolution("down\(level)", previous, into: h, weights: weights["down\(level).conv.weight"],
+                                bias: weights["down\(level).conv.bias"], kernel: arch.strides[level], stride: arch.strides[level],
+                                padding: SIMD3(0, 0, 0), prelu: weights["down\(level).act.weight"])
+            }
+            previous = try residualBlock("enc\(level)", source: h, residual: h, count: arch.encoderConvolutions[level],
+                                         kernel: k[level], weights: weights)
+            skips.append(previous)
+        }
+        for level in stride(from: arch.levels - 2, through: 0, by: -1) {
+            let u = try tensor(channels: c[level], size: sizes[level])
+            try upConvolution(level, previous, into: u, stride: arch.strides[level + 1], weights: weights)
+            let joined = try tensor(channels: 2 * c[level], size: sizes[level])
+            try concat([u, skips[level]], into: joined, name: "dec\(level).concat")
+            previous = try residualBlock("dec\(level)", source: joined, residual: u, count: arch.decoderConvolutions[level],
+                                         kernel: k[level], weights: weights)
+        }
+        let logitsNDHWC = try tensor(channels: arch.classCount, size: size, type: dnnl_f32)
+        try convolution("head", previous, into: logitsNDHWC, weights: weights["head.conv.weight"], bias: weights["head.conv.bias"],
+                        kernel: SIMD3(1, 1, 1), stride: SIMD3(1, 1, 1), padding: SIMD3(0, 0, 0))
+        let probsNDHWC = try tensor(channels: arch.classCount, size: size, type: dnnl_f32)
+        try softmax(logitsNDHWC, into: probsNDHWC)
+        let dims = [1, arch.classCount, size.x, size.y, size.z]
+        let probs = try tensor(DNNL.memoryDesc(dims, dnnl_f32, dnnl_ncdhw), channels: arch.classCount, size: size)
+        try reorder(probsNDHWC, into: probs, name: "probabilities→ncdhw")
+        probabilities = probs.memory
+        let logitsNC = try tensor(DNNL.memoryDesc(dims, dnnl_f32, dnnl_ncdhw), channels: arch.classCount, size: size)
+        try reorder(logitsNDHWC, into: logitsNC, name: "logits→ncdhw")
+        logitsStep = steps.removeLast()
+        logits = logitsNC.memory
+    }
+
+    /// `y = h; y = conv_i(y) (PReLU between); out = PReLU_out(y + residual)`. The last convolution accumulates into
+    /// the residual's buffer (sum post-op), so the residual is overwritten; it is not needed afterwards.
+    private func residualBlock(_ prefix: String, source: Tensor, residual: Tensor, count: Int, kernel: SIMD3<Int>,
+                               weights: ModelWeights) throws(ModelError) -> Tensor {
+        var y = source
+        for i in 0..<count {
+            let w = weights["\(prefix).block.\(i).conv.weight"], b = weights["\(prefix).block.\(i).conv.bias"]
+            if i < count - 1 {
+                let next = try tensor(channels: residual.channels, size: residual.size)
+                try convolution("\(prefix).block.\(i)", y, into: next, weights: w, bias: b, kernel: kernel, stride: SIMD3(1, 1, 1),
+                                padding: kernel / 2, prelu: weights["\(prefix).block.\(i).act.weight"])
+                y = next
+            } else {
+                var target = residual
+                if y.memory == residual.memory {
+                    // One-convolution block reading its own residual: convolution cannot run in place, so copy first.
+                    target = try tensor(channels: residual.channels, size: residual.size)
+                    try reorder(residual, into: target, name: "\(prefix).residual-copy")
+                }
+                try convolution("\(prefix).block.\(i)", y, into: target, weights: w, bias: b, kernel: kernel, stride: SIMD3(1, 1, 1),
+                                padding: kernel / 2, sum: true, prelu: weights["\(prefix).out_act.weight"])
+                return target
+            }
+        }
+        return y
+    }
+
+    /// Transposed convolution with kernel = stride: bf16 as a deconvolution primitive; f32 as a 1×1×1 convolution
+    /// to `S·C` channels followed by a depth-to-space reorder (oneDNN 2.6's f32 deconvolution is slow).
+    private func upConvolution(_ level: Int, _ source: Tensor, into u: Tensor, stride s: SIMD3<Int>,
+                               weights: ModelWeights) throws(ModelError) {
+        let name = "up\(level)"
+        let w = weights["\(name).conv.weight"], b = weights["\(name).conv.bias"], a = weights["\(name).act.weight"]
+        let cin = source.channels, cout = u.channels
+        if precision == .bf16 {
+            try convolution(name, source, into: u, weights: w, bias: b, kernel: s, stride: s, padding: SIMD3(0, 0, 0),
+                            prelu: a, transposed: true)
+            return
+        }
+        let taps = s.x * s.y * s.z
+        // Weight row (tap·C + o) of the 1×1×1 convolution is PyTorch's w[i, o, kd, kh, kw] for tap (kd, kh, kw).
+        var matrix = [Float](repeating: 0, count: taps * cout * cin)
+        for i in 0..<cin {
+            for o in 0..<cout {
+                for tap in 0..<taps { matrix[(tap * cout + o) * cin + i] = w[(i * cout + o) * taps + tap] }
+            }
+        }
+        let wide = try tensor(channels: taps * cout, size: source.size, type: dnnl_f32)
+        let repeatedBias = (0..<taps).flatMap { _ in b }, repeatedSlope = (0..<taps).flatMap { _ in a }
+        try convolution("\(name).matmul", source, into: wide, weights: matrix, bias: repeatedBias, kernel: SIMD3(1, 1, 1),
+                        stride: SIMD3(1, 1, 1), padding: SIMD3(0, 0, 0), prelu: repeatedSlope,
+                        flops: 2 * Double(cin * cout * taps * source.size.x * source.size.y * source.size.z))
+        // The same bytes seen as (d, kd, h, kh, w, kw, o): wide is [d][h][w][kd][kh][kw][o], u is [d kd][h kh][w kw][o].
+        let (d, hh, ww) = (source.size.x, source.size.y, source.size.z)
+        let dims = [d, s.x, hh, s.y, ww, s.z, cout]
+        let wideStrides = [hh * ww * taps * cout, s.y * s.z * cout, ww * taps * cout, s.z * cout, taps * cout, cout, 1]
+        let uW = ww * s.z, uH = hh * s.y
+        let uStrides = [s.x * uH * uW * cout, uH * uW * cout, s.y * uW * cout, uW * cout, s.z * cout, cout, 1]
+        let from = try alias(wide.memory, DNNL.memoryDesc(dims, dnnl_f32, strides: wideStrides))
+        let to = try alias(u.memory, DNNL.memoryDesc(dims, dnnl_f32, strides: uStrides))
+        try reorder(from, into: to, name: "\(name).shuffle")
+    }
+
+    // MARK: - Primitives
+
+    private func tensor(channels: Int, size: SIMD3<Int>, type: dnnl_data_type_t? = nil) throws(ModelError) -> Tensor {
+        try tensor(DNNL.memoryDesc([1, channels, size.x, size.y, size.z], type ?? activationType, dnnl_ndhwc),
+                   channels: channels, size: size)
+    }
+
+    private func tensor(_ md: dnnl_memory_desc_t, channels: Int, size: SIMD3<Int>) throws(ModelError) -> Tensor {
+        Tensor(md: md, memory: try allocate(md), channels: channels, size: size)
+    }
+
+    private func allocate(_ md: dnnl_memory_desc_t, handle: UnsafeMutableRawPointer? = DNNL.allocate) throws(ModelError) -> dnnl_memory_t {
+        var md = md
+        var memory: dnnl_memory_t?
+        try DNNL.check(dnnl_memory_create(&memory, &md, engine, handle), "allocate a tensor")
+        memories.append(memory!)
+        return memory!
+    }
+
+    /// A second view of the same buffer.
+    private func alias(_ memory: dnnl_memory_t, _ md: dnnl_memory_desc_t) throws(ModelError) -> Tensor {
+        Tensor(md: md, memory: try allocate(md, handle: dnnl_memory_get_data_handle_raw(memory)), channels: 0, size: .zero)
+    }
+
+    /// A user-layout f32 buffer converted once to the primitive's preferred layout and type.
+    private func constant(_ values: [Float], dims: [Int], tag: dnnl_format_tag_t, as target: dnnl_memory_desc_t,
+                          name: String) throws(ModelError) -> dnnl_memory_t {
+        let userMD = try DNNL.memoryDesc(dims, dnnl_f32, tag)
+        var user: dnnl_memory_t?
+        var md = userMD
+        try DNNL.check(dnnl_memory_create(&user, &md, engine, DNNL.allocate), "allocate \(name)")
+        defer { dnnl_memory_destroy(user) }
+        values.withUnsafeBytes { dnnl_memory_get_data_handle_raw(user!).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let result = try allocate(target)
+        var pd: dnnl_primitive_desc_t?
+        var src = userMD, dst = target
+        try DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil), "plan the reorder of \(name)")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var primitive: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&primitive, pd), "create the reorder of \(name)")
+        defer { dnnl_primitive_destroy(primitive) }
+        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: user), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: result)]
+        try DNNL.check(dnnl_primitive_execute(primitive, stream, 2, &args), "reorder \(name)")
+        try DNNL.check(dnnl_stream_wait(stream), "wait for the reorder of \(name)")
+        return result
+    }
+
+    private func convolution(_ name: String, _ source: Tensor, into destination: Tensor, weights: [Float], bias: [Float],
+                             kernel: SIMD3<Int>, stride: SIMD3<Int>, padding: SIMD3<Int>, sum: Bool = false,
+                             prelu: [Float]? = nil, transposed: Bool = false, flops: Double? = nil) throws(ModelError) {
+        let cin = source.channels, cout = destination.channels
+        let wDims = [cout, cin, kernel.x, kernel.y, kernel.z]
+        var src = source.md, dst = destination.md
+        var wAny = try DNNL.memoryDesc(wDims, activationType, dnnl_format_tag_any)
+        var biasMD = try DNNL.memoryDesc([cout], dnnl_f32, dnnl_a)
+        let strides = [stride.x, stride.y, stride.z].map(Int64.init), pads = [padding.x, padding.y, padding.z].map(Int64.init)
+        var attr: dnnl_primitive_attr_t?
+        try DNNL.check(dnnl_primitive_attr_create(&attr), "create attributes for \(name)")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        var postOps: dnnl_post_ops_t?
+        try DNNL.check(dnnl_post_ops_create(&postOps), "create post-ops for \(name)")
+        defer { dnnl_post_ops_destroy(postOps) }
+        if sum { try DNNL.check(dnnl_post_ops_append_sum(postOps, 1), "add the residual sum to \(name)") }
+        try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "attach post-ops to \(name)")
+
+        var pd: dnnl_primitive_desc_t?
+        if transposed {
+            var desc = dnnl_deconvolution_desc_t()
+            try DNNL.check(dnnl_deconvolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_deconvolution_direct,
+                                                                &src, &wAny, &biasMD, &dst, strides, pads, pads), "describe \(name)")
+            try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "plan \(name)")
+        } else {
+            var desc = dnnl_convolution_desc_t()
+            try DNNL.check(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                              &src, &wAny, &biasMD, &dst, strides, pads, pads), "describe \(name)")
+            try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "plan \(name)")
+        }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        let weightsMD = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        // PyTorch stores conv weights [out, in, k] and transposed-conv weights [in, out, k].
+        let w = try constant(weights, dims: wDims, tag: transposed ? dnnl_iodhw : dnnl_oidhw, as: weightsMD, name: "\(name).weight")
+        let b = try constant(bias, dims: [cout], tag: dnnl_a, as: biasMD, name: "\(name).bias")
+        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source.memory), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: w),
+                    dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: b), dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination.memory)]
+        let outVoxels = Double(destination.size.x * destination.size.y * destination.size.z)
+        let inVoxels = Double(source.size.x * source.size.y * source.size.z)
+        let count = flops ?? 2 * Double(cin * cout * kernel.x * kernel.y * kernel.z) * (transposed ? inVoxels : outVoxels)
+        try addStep(name, pd!, args: args, flops: count)
+        // oneDNN 2.6.3 has a PReLU post-op, but any convolution that uses it falls back to the reference kernel
+        // (measured: 30× slower), so PReLU runs as its own in-place primitive.
+        if let prelu { try self.prelu(destination, slopes: prelu, name: "\(name).prelu") }
+    }
+
+    private func prelu(_ data: Tensor, slopes: [Float], name: String) throws(ModelError) {
+        var dataMD = data.md
+        var weightsAny = try DNNL.memoryDesc([1, data.channels, 1, 1, 1], dnnl_f32, dnnl_format_tag_any)
+        var desc = dnnl_prelu_desc_t()
+        try DNNL.check(dnnl_prelu_forward_desc_init(&desc, dnnl_forward_inference, &dataMD, &weightsAny), "describe \(name)")
+        var pd: dnnl_primitive_desc_t?
+        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil), "plan \(name)")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        let weightsMD = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        let slope = try constant(slopes, dims: [1, data.channels, 1, 1, 1], tag: dnnl_abcde, as: weightsMD, name: "\(name).weight")
+        try addStep(name, pd!, args: [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: data.memory),
+                                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: slope),
+                                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: data.memory)], flops: 0)
+    }
+
+    private func reorder(_ source: Tensor, into destination: Tensor, name: String) throws(ModelError) {
+        var pd: dnnl_primitive_desc_t?
+        var src = source.md, dst = destination.md
+        try DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil), "plan \(name)")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        try addStep(name, pd!, args: [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: source.memory),
+                                     dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: destination.memory)], flops: 0)
+    }
+
+    private func concat(_ sources: [Tensor], into destination: Tensor, name: String) throws(ModelError) {
+        var pd: dnnl_primitive_desc_t?
+        var dst = destination.md
+        let mds = sources.map(\.md)
+        try DNNL.check(dnnl_concat_primitive_desc_create(&pd, &dst, Int32(sources.count), 1, mds, nil, engine), "plan \(name)")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var args = sources.enumerated().map { dnnl_exec_arg_t(arg: DNNL_ARG_MULTIPLE_SRC + Int32($0.offset), memory: $0.element.memory) }
+        args.append(dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination.memory))
+        try addStep(name, pd!, args: args, flops: 0)
+    }
+
+    private func softmax(_ source: Tensor, into destination: Tensor) throws(ModelError) {
+        var desc = dnnl_softmax_desc_t()
+        var md = source.md
+        try DNNL.check(dnnl_softmax_forward_desc_init(&desc, dnnl_forward_inference, &md, 1), "describe the softmax")
+        var pd: dnnl_primitive_desc_t?
+        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil), "plan the softmax")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        try addStep("softmax", pd!, args: [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source.memory),
+                                          dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination.memory)], flops: 0)
+    }
+
+    private func addStep(_ name: String, _ pd: dnnl_primitive_desc_t, args: [dnnl_exec_arg_t], flops: Double) throws(ModelError) {
+        var primitive: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&primitive, pd), "create \(name)")
+        var info: UnsafePointer<CChar>?
+        _ = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info)
+        steps.append(Step(name: name, primitive: primitive!, args: args, flops: flops,
+                          implementation: info.map { String(cString: $0) } ?? "?"))
+    }
+}
+
+/// The data pointer of a oneDNN memory object (never nil for memories this module creates).
+func dnnl_memory_get_data_handle_raw(_ memory: dnnl_memory_t) -> UnsafeMutableRawPointer {
+    var handle: UnsafeMutableRawPointer?
+    dnnl_memory_get_data_handle(memory, &handle)
+    return handle!
+}

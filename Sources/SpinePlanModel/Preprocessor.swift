@@ -1,0 +1,38 @@
+import SpinePlanDICOM
+import SpinePlanGeometry
+
+/// Turns a sagittal localizer stack into the network input: `ModelGrid` placement, resampling and normalisation.
+public struct Preprocessor: Sendable {
+    public var modelGrid: ModelGrid
+
+    public init(modelGrid: ModelGrid) {
+        self.modelGrid = modelGrid
+    }
+
+    /// The grid and its normalised values, C-order `[D, H, W]`. The slices must form one parallel stack in one frame
+    /// of reference, with pixel counts matching their planes, and carry some positive signal.
+    public func prepare(_ slices: [Slice]) throws(ModelError) -> (grid: VoxelGrid, values: [Float]) {
+        guard let first = slices.first else { throw ModelError(.badInput, "no sagittal slices to segment") }
+        let normal = first.plane.normal
+        for slice in slices {
+            guard slice.pixels.count == slice.plane.rows * slice.plane.columns, slice.plane.rows >= 2, slice.plane.columns >= 2 else {
+                throw ModelError(.badInput, "slice \(slice.sopInstanceUID) has \(slice.pixels.count) pixels for a \(slice.plane.rows)×\(slice.plane.columns) plane")
+            }
+            guard abs(slice.plane.normal.dot(normal)) > 0.9999 else {
+                throw ModelError(.badInput, "slices are not one parallel stack: \(slice.sopInstanceUID) is tilted against \(first.sopInstanceUID)")
+            }
+            guard slice.frameOfReferenceUID == first.frameOfReferenceUID else {
+                throw ModelError(.badInput, "slices are not one stack: they span more than one frame of reference")
+            }
+        }
+        let ordered = slices.sorted { ($0.instanceNumber ?? 0, $0.frameNumber ?? 0) < ($1.instanceNumber ?? 0, $1.frameNumber ?? 0) }
+        guard let grid = modelGrid.place(ordered.map(\.plane)) else {
+            throw ModelError(.badInput, "the model grid cannot be placed on these slices")
+        }
+        let raw = modelGrid.resample(ordered.map { ($0.plane, $0.pixels) }, onto: grid, interpolation: .linear)
+        guard let values = ModelGrid.normalise(raw) else {
+            throw ModelError(.badInput, "the sagittal stack has no positive signal inside the model grid")
+        }
+        return (grid, values)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+@_spi(Diagnostics) import SpinePlanModel
+
+/// The oneDNN network against PyTorch on the committed fixture.
+@Suite(.enabled(if: ModelFiles.haveWeights, "no weights in Sources/SpinePlanModel/Weights"))
+struct NetworkParityTests {
+    @Test("f32 logits match PyTorch to 1e-4 relative error (max|a−b| / max|b|)")
+    func f32Parity() async throws {
+        let fixture = try ParityFixture.load(from: ModelFiles.fixtures)
+        let localizer = try await Localizer.load(weights: ModelFiles.weights, precision: .f32, inputSizeDHW: fixture.size,
+                                                 logger: ModelFiles.logger)
+        #expect(localizer.path == .f32)
+        let output = try await localizer.forward(fixture.input, logits: true)
+        let logits = try #require(output.logits)
+        let error = ParityFixture.relativeError(logits, reference: fixture.logits)
+        #expect(error <= 1e-4, "relative logit error \(error)")
+        let probabilityError = ParityFixture.relativeError(output.probabilities, reference: fixture.probabilities)
+        #expect(probabilityError <= 1e-4, "relative probability error \(probabilityError)")
+        #expect(fixture.argmaxAgreement(output.probabilities, fixture.probabilities) >= 0.999)
+    }
+
+    @Test("bf16 argmax agrees with PyTorch on at least 99.5 % of voxels",
+          .enabled(if: Localizer.preferredPrecision == .bf16, "this CPU has neither AVX512-BF16 nor AMX"))
+    func bf16Agreement() async throws {
+        let fixture = try ParityFixture.load(from: ModelFiles.fixtures)
+        let localizer = try await Localizer.load(weights: ModelFiles.weights, precision: .bf16, inputSizeDHW: fixture.size,
+                                                 logger: ModelFiles.logger)
+        #expect(localizer.path == .bf16)
+        let output = try await localizer.forward(fixture.input, logits: true)
+        let agreement = fixture.argmaxAgreement(output.probabilities, fixture.probabilities)
+        #expect(agreement >= 0.995, "argmax agreement \(agreement)")
+        // bf16 has an 8-bit mantissa: logits should still be close in scale, which catches layout bugs that argmax misses.
+        let error = ParityFixture.relativeError(try #require(output.logits), reference: fixture.logits)
+        #expect(error < 0.05, "relative logit error \(error)")
+    }
+
+    @Test("auto precision picks bf16 exactly when the CPU supports it")
+    func autoPrecision() async throws {
+        let fixture = try ParityFixture.load(from: ModelFiles.fixtures)
+        let localizer = try await Localizer.load(weights: ModelFiles.weights, precision: .auto, inputSizeDHW: fixture.size,
+                                                 logger: ModelFiles.logger)
+        #expect(localizer.path == Localizer.preferredPrecision)
+        #expect(localizer.modelName.hasPrefix("\(localizer.sidecar.name)@"))
+    }
+
+    @Test("an input size that is not a multiple of the total stride is refused")
+    func badInputSize() async throws {
+        let error = await #expect(throws: ModelError.self) {
+            _ = try await Localizer.load(weights: ModelFiles.weights, precision: .f32, inputSizeDHW: SIMD3(3, 30, 30),
+                                         logger: ModelFiles.logger)
+        }
+        #expect(error?.code == .badInput)
+    }
+}
+
+extension NetworkParityTests {
+    @Test("the compiled convolutions' FLOPs equal the count from the architecture, layer by layer")
+    func flops() async throws {
+        let fixture = try ParityFixture.load(from: ModelFiles.fixtures)
+        let localizer = try await Localizer.load(weights: ModelFiles.weights, precision: .f32, inputSizeDHW: fixture.size,
+                                                 logger: ModelFiles.logger)
+        let expected = localizer.architecture.layerFlops(depth: fixture.size.x, height: fixture.size.y, width: fixture.size.z)
+        let steps = try await localizer.profile(fixture.input).filter { $0.flops > 0 }
+        #expect(steps.count == expected.count)
+        // Step names extend the layer names (`up0.matmul`, `enc1.block.0`).
+        for (step, layer) in zip(steps, expected) {
+            #expect(step.name.hasPrefix(layer.name), "\(step.name) vs \(layer.name)")
+            #expect(abs(step.flops - layer.flops) <= 1e-9 * layer.flops, "\(step.name)")
+        }
+    }
+}

@@ -188,4 +188,35 @@ import SpinePlanTestSupport
             }
         }
     }
+
+    @Test("the SR reader recovers the plan from an SR written independently with highdicom")
+    func readsSR() async throws {
+        try #require(PythonPeer.isAvailable, "needs the .venv peer")
+        let root = RecordingFixtures.scratch("sr")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var plan = RecordingFixtures.plan(tilt: 7, levels: ["L3/L4", "L4/L5", nil])
+        plan.planes[1].fieldOfView = SIMD2(180, 160)
+        plan.planes[1].slices = 7
+        plan.planes[2].confidence = 0.25
+        let encoder = JSONEncoder()
+        try encoder.encode(plan).write(to: URL(fileURLWithPath: root + "/plan.json"))
+        try RecordingFixtures.object(0).write(toFile: root + "/evidence.dcm")
+        let out = try await PythonPeer.run([root + "/plan.json", root + "/evidence.dcm", root + "/sr.dcm"], script: "qa_make_sr.py")
+        try #require(out.status == 0, "\(out.stderr)")
+        #expect(try out.json()["groups"] as? Int == 3)
+        let read = try StructuredReportPlan.plan(from: DICOMObject(contentsOfFile: root + "/sr.dcm"))
+        #expect(read.planes.map(\.level) == plan.planes.map(\.level))
+        #expect(read.abstained, "an unnamed disc means the levels were not all named")
+        for (a, b) in zip(read.planes, plan.planes) {
+            #expect((a.centre - b.centre).length < 1e-3)
+            #expect(a.normal.angleDegrees(to: b.normal) < 0.01)
+            #expect(abs(a.fieldOfView.x - b.fieldOfView.x) < 1e-3 && abs(a.fieldOfView.y - b.fieldOfView.y) < 1e-3)
+            #expect(a.slices == b.slices)
+            #expect(abs(a.thickness - b.thickness) < 1e-9 && abs(a.spacing - b.spacing) < 1e-9)
+            #expect(abs(a.confidence - b.confidence) < 1e-9)
+        }
+        var named = plan
+        named.abstained = true
+        #expect(!PlanComparison(recorded: named, replayed: read).isRegression)
+    }
 }

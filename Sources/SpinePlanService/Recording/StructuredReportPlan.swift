@@ -82,10 +82,11 @@ public enum StructuredReportPlan {
                 points = stride(from: 0, to: v.count - 2, by: 3).map { Vector3(v[$0], v[$0 + 1], v[$0 + 2]) }
             case "NUM":
                 guard let value = child.sequenceItem(measuredValue, 0)?.doubles(numericValue)?.first else { continue }
-                if meaning.contains("thickness") { thickness = value }
-                else if meaning.contains("spacing") || meaning.contains("between") { spacing = value }
-                else if meaning.contains("number") || meaning.contains("slices") { slices = Int(value.rounded()) }
-                else if meaning.contains("confidence") || meaning.contains("probability") { confidence = value }
+                // SpinePlan's codes first (112225, 112226 DCM; SLICES, CONFIDENCE 99SPINEPLAN), then the meaning.
+                if code == "112225" || meaning.contains("thickness") { thickness = value }
+                else if code == "112226" || meaning.contains("spacing") || meaning.contains("between") { spacing = value }
+                else if code == "SLICES" || meaning.contains("number") || meaning.contains("slices") { slices = Int(value.rounded()) }
+                else if code == "CONFIDENCE" || meaning.contains("confidence") || meaning.contains("probability") { confidence = value }
             default:
                 break
             }

@@ -46,11 +46,12 @@ enum RecordingFixtures {
     }
 
     /// A received instance built the way the SCP builds one: dataset bytes plus decoded slices.
-    static func instance(_ index: Int, transferSyntax: String = TransferSyntax.explicitVRLittleEndian) throws -> ReceivedInstance {
+    static func instance(_ index: Int, transferSyntax: String = TransferSyntax.explicitVRLittleEndian,
+                         association: UInt64 = 1) throws -> ReceivedInstance {
         let object = try object(index)
         let bytes = try object.encoded(transferSyntax: transferSyntax)
         let slices = try SliceDecoder.slices(from: DICOMObject(datasetBytes: bytes, transferSyntax: transferSyntax))
-        return ReceivedInstance(associationID: 1, callingAETitle: "QA_CONSOLE", peerAddress: "127.0.0.1",
+        return ReceivedInstance(associationID: association, callingAETitle: "QA_CONSOLE", peerAddress: "127.0.0.1",
                                 sopClassUID: SOPClass.mrImageStorage, sopInstanceUID: slices[0].sopInstanceUID,
                                 transferSyntaxUID: transferSyntax, datasetBytes: bytes, slices: slices)
     }

@@ -60,8 +60,9 @@ public final class ConsoleReplay: Sendable {
         return result
     }
 
-    /// Sends one recording and waits for its SR. Call inside `serving`.
-    public func run(recording: Recording) async throws(RecordingError) -> ReplayedRun {
+    /// Sends one recording and waits for its SR. Call inside `serving`. `target` overrides the daemon given at init.
+    public func run(recording: Recording, target override: DICOMPeer? = nil) async throws(RecordingError) -> ReplayedRun {
+        let target = override ?? self.target
         let objects = try recording.objects()
         guard let study = objects.first?.root.trimmed(.studyInstanceUID) else {
             throw RecordingError(.corrupt, "\(recording.directory): the first instance has no Study Instance UID")
@@ -76,7 +77,7 @@ public final class ConsoleReplay: Sendable {
         }
         results.forget(study: study)
         let started = ContinuousClock.now
-        let scu = self.scu, target = self.target
+        let scu = self.scu
         for group in groups {
             if speed == .original {
                 let due = started + .milliseconds(Int64(group.offset * 1000))

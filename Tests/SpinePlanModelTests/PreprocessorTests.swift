@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import SpinePlanDICOM
+import SpinePlanGeometry
+import SpinePlanModel
+import SpinePlanTestSupport
+
+/// Pre- and post-processing: input checks, the model grid against the numpy reference, and argmax.
+@Suite struct PreprocessorTests {
+    /// A small grid: these checks are about input validation, not resampling cost.
+    let preprocessor = Preprocessor(modelGrid: ModelGrid(shape: SIMD3(16, 16, 4), inPlaneSpacing: 2.5))
+
+    func slice(_ uid: String, x: Double, column: Vector3 = Vector3(0, 0, -1), pixels: Float = 100) -> Slice {
+        let plane = ImagePlane(position: Vector3(x, -100, 100), rowDirection: Vector3(0, 1, 0), columnDirection: column,
+                               pixelSpacing: SIMD2(1, 1), rows: 64, columns: 64)
+        return Slice(sopInstanceUID: uid, seriesInstanceUID: "1.2.3", frameOfReferenceUID: "1.2.3.4", plane: plane,
+                     patientStudy: PatientStudy(studyInstanceUID: "1.2"), pixels: [Float](repeating: pixels, count: 64 * 64))
+    }
+
+    func code(_ body: () throws(ModelError) -> Void) -> ModelError.Code? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("no slices, tilted slices, another frame of reference or no signal are bad input")
+    func badInput() {
+        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([]) } == .badInput)
+        let tilted = slice("2", x: 4, column: Vector3(0.2, 0, -1).normalized)
+        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), tilted]) } == .badInput)
+        var elsewhere = slice("2", x: 4)
+        elsewhere.frameOfReferenceUID = "9.9"
+        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), elsewhere]) } == .badInput)
+        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0, pixels: 0)]) } == .badInput)
+        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), slice("2", x: 4)]) } == nil)
+    }
+
+    @Test("the argmax and its probability per voxel become labels and confidence")
+    func postprocess() throws {
+        let grid = try #require(VoxelGrid(size: SIMD3(3, 1, 1), origin: .zero, axes: .identity))
+        // [classes, voxels]: voxel 0 → class 2, voxel 1 → class 0, voxel 2 → class 1.
+        let probabilities: [Float] = [0.1, 0.7, 0.2, 0.3, 0.2, 0.5, 0.6, 0.1, 0.3]
+        let segmentation = Postprocessor(classNames: ["background", "L4", "L4/L5"]).segmentation(probabilities: probabilities, grid: grid)
+        #expect(segmentation.labels.voxels == [2, 0, 1])
+        #expect(segmentation.confidence == [0.6, 0.7, 0.5])
+        #expect(segmentation.classNames == ["background", "L4", "L4/L5"])
+    }
+
+    static var gridScript: String { PythonPeer.packageRoot.appendingPathComponent("Training/spineplan_train/grid.py").path }
+
+    @Test("the Swift model grid of a virtual-scanner session matches grid.py (numpy) to 1e-4",
+          .enabled(if: PythonPeer.isAvailable && FileManager.default.fileExists(atPath: gridScript), "no venv or no grid.py"),
+          arguments: [UInt64(11), 12])
+    func gridParity(seed: UInt64) async throws {
+        let session = try SyntheticSession(seed: seed)
+        defer { session.remove() }
+        let swift = try Preprocessor(modelGrid: ModelGrid()).prepare(session.sagittal)
+        let out = session.directory.appending("grid.npy")
+        let run = try await Subprocess.run(PythonPeer.python, [Self.gridScript, session.summary.directory + "/localizer", "--out", out])
+        try #require(run.status == 0, "grid.py: \(run.stderr)")
+        let numpy = try NumpyFloatArray.read(out)
+        let size = swift.grid.size
+        #expect(numpy.shape == [size.z, size.y, size.x])
+        try #require(numpy.values.count == swift.values.count)
+        var worst: Float = 0
+        for i in 0..<numpy.values.count { worst = max(worst, abs(numpy.values[i] - swift.values[i])) }
+        #expect(worst <= 1e-4, "max |swift − numpy| = \(worst)")
+        #expect(swift.values.contains { $0 > 0.5 }, "the grid holds signal")
+    }
+}

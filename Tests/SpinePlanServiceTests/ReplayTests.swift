@@ -219,4 +219,35 @@ import SpinePlanTestSupport
         named.abstained = true
         #expect(!PlanComparison(recorded: named, replayed: read).isRegression)
     }
+
+    /// A stand-in pipeline that plans from the snapshot it is given, so the test sees what offline replay hands over.
+    struct EchoPlanning: SessionPlanning {
+        let plan: ScanPlan
+        func plan(_ snapshot: LocalizerSnapshot) async -> PlanningOutcome {
+            var p = plan
+            // Shift by the number of slices beyond three, so a lost slice shows up as a regression.
+            for i in p.planes.indices { p.planes[i].centre.x += Double(snapshot.slices.count - 3) }
+            return PlanningOutcome(plan: snapshot.trigger == .offline ? p : nil, report: nil, overlay: nil, overlayPNG: [1, 2, 3],
+                                   timings: ["total": 1])
+        }
+    }
+
+    @Test("offline replay hands the whole recorded session to the pipeline and compares its plan")
+    func offline() async throws {
+        let root = RecordingFixtures.scratch("offline")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let plan = RecordingFixtures.plan()
+        let (folder, _) = try RecordingFixtures.record(in: root, count: 3, plan: plan)
+        let runner = ReplayRunner(tolerance: ReplayTolerance()) { recording throws(RecordingError) in
+            try await OfflineReplay.run(recording: recording, planning: EchoPlanning(plan: plan))
+        }
+        let outcome = await runner.run(path: folder)
+        #expect(outcome.verdict == .pass, "\(outcome.comparison?.regressions ?? [])")
+        #expect(outcome.replayedOverlayPNG == [1, 2, 3])
+        let unwired = await ReplayRunner(tolerance: ReplayTolerance()) { recording throws(RecordingError) in
+            try await OfflineReplay.run(recording: recording)
+        }.run(path: folder)
+        #expect(unwired.verdict == .error)
+        #expect(unwired.error?.contains("needs the planning pipeline") == true)
+    }
 }

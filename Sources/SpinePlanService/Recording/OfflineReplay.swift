@@ -1,9 +1,12 @@
 /// In-process replay: the recording's instances go through the planning pipeline with no network in between.
 public enum OfflineReplay {
-    /// Runs the planning pipeline on the recorded instances.
-    ///
-    /// Wiring for the pipeline: `let o = await planner.plan(try recording.snapshot())`, then
-    /// `ReplayedRun(plan: o.plan, failure: o.failure, overlayPNG: o.overlayPNG)`.
+    /// Runs `planning` (the daemon's pipeline) on the recorded session, handed over whole as the assembler would.
+    public static func run(recording: Recording, planning: any SessionPlanning) async throws(RecordingError) -> ReplayedRun {
+        let outcome = await planning.plan(try recording.snapshot())
+        return ReplayedRun(plan: outcome.plan, failure: outcome.failure, overlayPNG: outcome.overlayPNG)
+    }
+
+    /// Without a pipeline there is nothing to replay with; every recording becomes an error outcome that says so.
     public static func run(recording: Recording) async throws(RecordingError) -> ReplayedRun {
         _ = try recording.snapshot()
         throw RecordingError(.io, "offline replay needs the planning pipeline, which this build does not have yet")

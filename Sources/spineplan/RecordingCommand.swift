@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import SpinePlanPlanner
 import SpinePlanService
 
 /// `spineplan recording`: inspect and export recorded sessions.
@@ -7,7 +9,7 @@ struct RecordingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recording",
         abstract: "Verify or export recorded sessions.",
-        subcommands: [Verify.self, Export.self])
+        subcommands: [Verify.self, Export.self, Import.self])
 
     /// `spineplan recording verify RECORDING...`
     struct Verify: ParsableCommand {
@@ -51,6 +53,42 @@ struct RecordingCommand: ParsableCommand {
                 print("wrote \(exported.manifest.instances.count) de-identified instance(s) to \(out)")
             } catch {
                 throw CommandFailure.work("export failed: \(error.message)")
+            }
+        }
+    }
+
+    /// `spineplan recording import DICOM_DIR --out ROOT [--plan JSON] [--sr FILE] [--overlay-png FILE]`
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a recording from DICOM files and the results of an earlier run (e.g. spineplan plan --json --sr --overlay-png).")
+
+        @Argument(help: "Folder of the session's .dcm files.") var folder: String
+        @Option(help: "Root folder; the recording becomes a new folder inside it.") var out: String
+        @Option(help: "The plan JSON the session produced (the reference replays are compared with).") var plan: String?
+        @Option(help: "The SR that was sent (Part 10 file).") var sr: String?
+        @Option(name: .customLong("overlay-png"), help: "The overlay as PNG, for the HTML report.") var overlayPNG: String?
+        @Option(help: "Model name@version that produced the plan.") var model: String = "unknown"
+
+        func run() throws {
+            func read(_ path: String?) throws -> [UInt8]? {
+                guard let path else { return nil }
+                guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure.usage("cannot read \(path)") }
+                return Array(data)
+            }
+            var scanPlan: ScanPlan?
+            if let bytes = try read(plan) {
+                do { scanPlan = try JSONDecoder().decode(ScanPlan.self, from: Data(bytes)) } catch {
+                    throw CommandFailure.usage("\(plan ?? ""): not a plan JSON (\(error))")
+                }
+            }
+            do {
+                let folder = try RecordingImport.folder(
+                    folder, into: out, plan: scanPlan, failure: scanPlan == nil ? "imported without a plan" : nil, sr: try read(sr),
+                    overlay: nil, overlayPNG: try read(overlayPNG), model: scanPlan?.model ?? model, software: "spineplan recording import",
+                    logger: Logger(label: "spineplan.recording"))
+                print(folder)
+            } catch let error as RecordingError {
+                throw CommandFailure.work(error.message)
             }
         }
     }

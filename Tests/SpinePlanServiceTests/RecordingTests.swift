@@ -233,4 +233,26 @@ import SpinePlanDICOM
         #expect(!FileManager.default.fileExists(atPath: old))
         #expect(FileManager.default.fileExists(atPath: new + "/manifest.json"))
     }
+
+    @Test("import records DICOM files with their dataset bytes exactly as stored")
+    func importFolder() throws {
+        let root = RecordingFixtures.scratch("import")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/files", withIntermediateDirectories: true)
+        for i in 0..<3 { try RecordingFixtures.object(i).write(toFile: root + "/files/\(i).dcm") }
+        let plan = RecordingFixtures.plan()
+        let folder = try RecordingImport.folder(root + "/files", into: root + "/rec", plan: plan, sr: nil, overlay: nil, overlayPNG: nil,
+                                                model: "m", software: "s", logger: Logger(label: "qa"))
+        let recording = try Recording(at: folder)
+        #expect(try recording.plan() == plan)
+        for (i, instance) in recording.manifest.instances.enumerated() {
+            let file = try Array(Data(contentsOf: URL(fileURLWithPath: root + "/files/\(i).dcm")))
+            let (_, offset) = try #require(Part10File.parse(file))
+            #expect(try recording.datasetBytes(instance) == Array(file[offset...]))
+        }
+        #expect(throws: RecordingError.self) {
+            try RecordingImport.folder(root + "/rec", into: root + "/rec2", plan: nil, sr: nil, overlay: nil, overlayPNG: nil,
+                                       model: "m", software: "s", logger: Logger(label: "qa"))
+        }
+    }
 }

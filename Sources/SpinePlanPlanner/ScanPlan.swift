@@ -57,6 +57,10 @@ public struct ScanPlan: Sendable, Codable, Equatable {
     public var model: String
     /// Stage timings in milliseconds; `total` is always present.
     public var timings: [String: Double]
+    /// Lumbar vertebrae counted from the sacrum (4, 5 or 6); nil when abstained or unknown.
+    public var lumbarCount: Int?
+    /// True when six or four lumbar vertebrae or a rudimentary lumbosacral disc were found; see `warnings`.
+    public var transitionalAnatomy: Bool?
 
     public init(planes: [Plane], abstained: Bool, abstentionReason: String? = nil, warnings: [String], model: String,
                 timings: [String: Double] = ["total": 0]) {
@@ -73,5 +77,7 @@ public struct ScanPlan: Sendable, Codable, Equatable {
         case abstentionReason = "abstention_reason"
         case warnings, model
         case timings = "timings_ms"
+        case lumbarCount = "lumbar_count"
+        case transitionalAnatomy = "transitional_anatomy"
     }
 }

@@ -115,6 +115,7 @@ public final class SpinePlanDaemon: Service, Sendable {
             let snapshots: [LocalizerSnapshot]
             switch item {
             case let .instance(instance):
+                logger.info("instance received", metadata: ReceptionLog.metadata(instance))
                 snapshots = assembler.add(instance)
             case let .event(event):
                 logAssociation(event)

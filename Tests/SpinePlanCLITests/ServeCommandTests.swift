@@ -10,7 +10,7 @@ struct ServeCommandTests {
         defer { tmp.remove() }
         let dir = tmp.appending("series")
         #expect(try await PythonPeer.run(["make-classic", dir, "--count", "4"]).status == 0)
-        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0"])
+        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", tmp.appending("state")])
         let listening = try #require(server.waitForLine(containing: "listening"), "\(server.text)")
         let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
         // Exactly one listening socket, on loopback: DCMTK must not open a listener of its own on 0.0.0.0.
@@ -39,10 +39,12 @@ struct ServeCommandTests {
 
     @Test("a port already in use fails at start-up with exit 1")
     func portInUse() async throws {
-        let first = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0"])
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let first = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", tmp.appending("a")])
         let listening = try #require(first.waitForLine(containing: "listening"))
         let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.map { String($0.dropFirst(5)) })
-        let second = try await Subprocess.run(LiveProcess.spineplan, ["serve", "--port", port])
+        let second = try await Subprocess.run(LiveProcess.spineplan, ["serve", "--port", port, "--state-dir", tmp.appending("b")])
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen"))
         first.signal(SIGTERM)
@@ -82,22 +84,51 @@ final class NotifySocket {
 }
 
 @Suite struct SystemdNotifyTests {
-    @Test("serve sends READY=1 once listening and STOPPING=1 on SIGTERM to a real NOTIFY_SOCKET")
+    /// Datagrams until one contains `needle` (or the socket goes quiet), all of them returned.
+    func receive(_ socket: NotifySocket, until needle: String) -> [String] {
+        var seen: [String] = []
+        while let message = socket.receive() {
+            seen.append(message)
+            if message.contains(needle) { break }
+        }
+        return seen
+    }
+
+    @Test("serve: READY=1 only after the model loads and the port opens, WATCHDOG=1 from the heartbeat, RELOADING=1 around SIGHUP (bad config kept out), STOPPING=1")
     func notify() throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
+        let config = tmp.appending("spineplan.yaml")
+        try "network:\n  port: 0\nsessions:\n  idle_timeout_s: 5\nstate_directory: \(tmp.appending("state"))\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
         let socket = try NotifySocket(path: tmp.appending("notify.sock"))
-        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0"], environment: ["NOTIFY_SOCKET": socket.path])
-        let ready = try #require(socket.receive())
+        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--config", config],
+                                     environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000"])
+        let start = receive(socket, until: "READY=1")
+        let ready = try #require(start.last)
+        #expect(start.first?.contains("STATUS=loading the model") == true, "\(start)")
         #expect(ready.contains("READY=1"))
         #expect(ready.contains("STATUS=listening on 127.0.0.1:"))
-        // READY comes only after the port is open: the log line that names the port is already there or imminent.
         let listening = try #require(server.waitForLine(containing: "listening"))
         let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.map { String($0.dropFirst(5)) })
         #expect(ready.contains(":\(port) as SPINEPLAN"))
+        #expect(receive(socket, until: "WATCHDOG=1").last == "WATCHDOG=1")
+
+        // A bad file is refused and named; the running configuration stays.
+        try "sessions:\n  idle_timeout_s: -1\n".write(toFile: config, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        let badReload = receive(socket, until: "READY=1")
+        #expect(badReload.contains { $0.contains("RELOADING=1") }, "\(badReload)")
+        #expect(server.waitForLine(containing: "reload refused") != nil)
+        #expect(server.waitForLine(containing: "sessions.idle_timeout_s") != nil)
+        try "network:\n  port: 0\nsessions:\n  idle_timeout_s: 2\nstate_directory: \(tmp.appending("state"))\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        #expect(receive(socket, until: "READY=1").contains { $0.contains("RELOADING=1") })
+        #expect(server.waitForLine(containing: "configuration reloaded") != nil)
+
         server.signal(SIGTERM)
-        let stopping = try #require(socket.receive())
-        #expect(stopping.contains("STOPPING=1"))
+        #expect(receive(socket, until: "STOPPING=1").last?.contains("STOPPING=1") == true)
         #expect(server.waitForExit() == 0)
     }
 }

@@ -196,7 +196,86 @@ bool spdcm_scu_store(const spdcm_scu_config *config, spdcm_dataset *const _Nonnu
 /* C-ECHO. */
 bool spdcm_scu_echo(const spdcm_scu_config *config, uint16_t *status, spdcm_error *error);
 
+/* ---------------------------------------------------------------- structured reports (dcmsr) */
+
+/* A coded concept: code value, coding scheme designator, code meaning. */
+typedef struct spdcm_code {
+    const char *value;
+    const char *scheme;
+    const char *meaning;
+} spdcm_code;
+
+/* A NUM content item: concept, value and UCUM unit. */
+typedef struct spdcm_sr_measurement {
+    spdcm_code concept;
+    double value;
+    spdcm_code unit;
+} spdcm_sr_measurement;
+
+/* One TID 1410 planar ROI measurement group. */
+typedef struct spdcm_sr_group {
+    const char *tracking_identifier;
+    const char *tracking_uid;
+    /* Finding site; an empty value leaves it out (level not named). */
+    spdcm_code finding_site;
+    /* A closed SCOORD3D polygon: point_count (x, y, z) triples in mm. */
+    const double *points;
+    size_t point_count;
+    const spdcm_sr_measurement *_Nullable measurements;
+    size_t measurement_count;
+} spdcm_sr_group;
+
+/* One evidence instance (Current Requested Procedure Evidence and the image library). */
+typedef struct spdcm_sr_evidence {
+    const char *study_uid;
+    const char *series_uid;
+    const char *sop_class_uid;
+    const char *sop_instance_uid;
+} spdcm_sr_evidence;
+
+/* Everything a TID 1500 Imaging Measurement Report of planar ROIs needs. Strings may be empty, not NULL. */
+typedef struct spdcm_sr_description {
+    const char *patient_name;
+    const char *patient_id;
+    const char *patient_birth_date;
+    const char *patient_sex;
+    const char *study_instance_uid;
+    const char *study_date;
+    const char *study_time;
+    const char *study_id;
+    const char *accession_number;
+    const char *referring_physician_name;
+    const char *study_description;
+    const char *series_instance_uid;
+    const char *sop_instance_uid;
+    const char *series_description;
+    int32_t series_number;
+    int32_t instance_number;
+    const char *content_date;
+    const char *content_time;
+    const char *frame_of_reference_uid;
+    const char *device_uid;
+    const char *device_name;
+    const char *manufacturer;
+    const char *model_name;
+    const char *software_version;
+    spdcm_code procedure_reported;
+    const spdcm_sr_group *_Nullable groups;
+    size_t group_count;
+    const spdcm_sr_evidence *_Nullable evidence;
+    size_t evidence_count;
+    /* Free-text comments (warnings, an abstention reason) as TEXT items of a qualitative evaluations container. */
+    const char *const _Nonnull *_Nullable comments;
+    size_t comment_count;
+} spdcm_sr_description;
+
+/* Builds a Comprehensive 3D SR document (DCMTK dcmsr) from the description. */
+spdcm_dataset *_Nullable spdcm_sr_create(const spdcm_sr_description *description, spdcm_error *error);
+
 #pragma clang assume_nonnull end
+
+
+
 
 #ifdef __cplusplus
 }

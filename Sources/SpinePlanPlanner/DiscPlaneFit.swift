@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import SpinePlanGeometry
+
+/// The plane of one disc from its voxels on the sagittal model grid: centre, inferior-pointing normal and
+/// how well the voxels support it.
+///
+/// In-plane (sagittal) tilt comes from the pooled within-slice principal axes of the disc, which stays
+/// well-posed for a single slice; the lateral (coronal) tilt comes from a regression of the disc's
+/// mid-surface across slices, because a principal-axis fit over a few slices under-weights the lateral
+/// direction and biases the tilt.
+struct DiscPlaneFit: Sendable {
+    var centre: Vector3
+    var normal: Vector3
+    /// True when at least two sagittal slices constrained the lateral tilt.
+    var lateralTiltMeasured: Bool
+    /// RMS distance (mm) of the disc's per-column mid-points from the fitted plane.
+    var residual: Double
+    /// Thickness of the disc along its normal (mm), from the spread of its voxels.
+    var thickness: Double
+
+    /// Fits a plane to `points` on `grid`, depth index taken per point from the grid.
+    static func fit(_ structure: SpineStructure, grid: VoxelGrid, refineEndplates: Bool = true) -> DiscPlaneFit? {
+        fit(points: structure.points, grid: grid, refineEndplates: refineEndplates)
+    }
+
+    static func fit(points: [Vector3], grid: VoxelGrid, refineEndplates: Bool = true) -> DiscPlaneFit? {
+        guard points.count >= 3 else { return nil }
+        let r = grid.axes.c0.normalized, c = grid.axes.c1.normalized, n = r.cross(c).normalized
+        var centroid = Vector3.zero
+        for p in points { centroid += p }
+        centroid /= Double(points.count)
+
+        // Group by slice (depth along n).
+        let spacing = grid.axes.c2.length
+        var slices: [Int: [SIMD3<Double>]] = [:]
+        for p in points {
+            let d = p - centroid
+            let k = Int((d.dot(n) / max(spacing, 1e-6)).rounded())
+            slices[k, default: []].append(SIMD3(d.dot(r), d.dot(c), d.dot(n)))
+        }
+        // Pooled within-slice covariance in (r, c).
+        var sxx = 0.0, syy = 0.0, sxy = 0.0, total = 0.0
+        for (_, ps) in slices {
+            let m = ps.reduce(SIMD3<Double>.zero, +) / Double(ps.count)
+            for p in ps {
+                let dx = p.x - m.x, dy = p.y - m.y
+                sxx += dx * dx; syy += dy * dy; sxy += dx * dy
+            }
+            total += Double(ps.count)
+        }
+        guard total > 0 else { return nil }
+        // Minor axis of the 2×2 covariance.
+        let angle = 0.5 * atan2(2 * sxy, sxx - syy)     // major axis angle
+        let major = SIMD2(cos(angle), sin(angle))
+        let minor = SIMD2(-major.y, major.x)
+        var m3 = (r * minor.x + c * minor.y).normalized
+        if refineEndplates, let refined = EndplateLines.refine(points: points, grid: grid, initial: m3) {
+            m3 = refined.dot(m3) < 0 ? -refined : refined
+        }
+        let e3 = m3.cross(n).normalized
+
+        // Mid-surface regression s = a + b·u + g·x over all points (s along m3, u along e3, x along n).
+        let usable = slices.filter { $0.value.count >= 3 }
+        let lateral = usable.count >= 2
+        var normal = m3
+        var b = 0.0, g = 0.0
+        do {
+            // Normal equations for [1, u, x] (x dropped for a single slice).
+            var ata = [[Double]](repeating: [0, 0, 0], count: 3)
+            var atb = [0.0, 0.0, 0.0]
+            for p in points {
+                let d = p - centroid
+                let row = [1, d.dot(e3), lateral ? d.dot(n) : 0]
+                let s = d.dot(m3)
+                for i in 0..<3 {
+                    atb[i] += row[i] * s
+                    for j in 0..<3 { ata[i][j] += row[i] * row[j] }
+                }
+            }
+            if !lateral { ata[2][2] = 1 }
+            if let sol = solve3(ata, atb) { b = sol[1]; g = sol[2] }
+        }
+        normal = (m3 - e3 * b - n * g).normalized
+
+        // Thickness from the spread about the plane; residual from per-column mid-points (slice, 2.5 mm bins).
+        var ss = 0.0
+        var columns: [SIMD2<Int>: (lo: Double, hi: Double)] = [:]
+        let bin = max(grid.axes.c0.length, 1)
+        for p in points {
+            let d = p - centroid
+            let s = d.dot(normal)
+            ss += s * s
+            let key = SIMD2(Int((d.dot(n) / max(spacing, 1e-6)).rounded()), Int((d.dot(e3) / bin).rounded(.down)))
+            let old = columns[key] ?? (s, s)
+            columns[key] = (min(old.lo, s), max(old.hi, s))
+        }
+        var sumSq = 0.0
+        for (_, v) in columns { let mid = (v.lo + v.hi) / 2; sumSq += mid * mid }
+        let variance = ss / Double(points.count)
+        if normal.z > 0 { normal = -normal }
+        return DiscPlaneFit(centre: centroid, normal: normal, lateralTiltMeasured: lateral,
+                            residual: (sumSq / Double(max(columns.count, 1))).squareRoot(),
+                            thickness: (12 * variance).squareRoot())
+    }
+
+    /// Solves a 3×3 linear system by Cramer's rule; nil when singular.
+    static func solve3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
+        let a = Matrix3(rows: Vector3(m[0][0], m[0][1], m[0][2]), Vector3(m[1][0], m[1][1], m[1][2]),
+                        Vector3(m[2][0], m[2][1], m[2][2]))
+        guard let inv = a.inverse else { return nil }
+        let x = inv * Vector3(v[0], v[1], v[2])
+        return [x.x, x.y, x.z]
+    }
+}

@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import SpinePlanGeometry
+
+/// Turns a segmentation of the sagittal localizer into a scan plan: levels, one disc-parallel stack per
+/// planned disc, warnings, and an abstention when the levels cannot be named with confidence.
+///
+/// Planning never throws: bad input gives a plan with no planes, `abstained` set and the reason.
+public struct Planner: Sendable {
+    public var scanProtocol: ScanProtocol
+    /// Written into `ScanPlan.model`.
+    public var modelName: String
+
+    public init(protocol scanProtocol: ScanProtocol = ScanProtocol(), modelName: String = "truth") {
+        self.scanProtocol = scanProtocol
+        self.modelName = modelName
+    }
+
+    /// Minimum coherence of the coronal structure tensor for the coronal tilt to be used.
+    static let coronalCoherence = 0.35
+    /// Largest correction (degrees) the coronal localizer may make to the sagittal estimate.
+    static let coronalMaximumCorrection = 25.0
+
+    public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil) -> ScanPlan {
+        var warnings: [String] = []
+        let problems = scanProtocol.problems
+        guard problems.isEmpty else {
+            return ScanPlan(planes: [], abstained: true, abstentionReason: "invalid scan protocol: " + problems.joined(separator: "; "),
+                            warnings: [], model: modelName)
+        }
+        let grid = segmentation.labels.grid
+        let (structures, notes) = StructureExtraction().structures(in: segmentation)
+        warnings += notes
+        guard structures.contains(where: { $0.kind == .disc }) else {
+            return ScanPlan(planes: [], abstained: true, abstentionReason: "no disc found in the segmentation",
+                            warnings: warnings, model: modelName)
+        }
+        if grid.size.z == 1 || Set(structures.flatMap(\.depths)).count == 1 {
+            warnings.append("a single sagittal slice: the coronal tilt comes from the coronal localizer or is not measured")
+        }
+
+        let levels = LevelAssignment(structures)
+        warnings += levels.warnings
+        let abstained = levels.abstentionReason != nil
+
+        // Which discs to plan: by assigned level, or by the model's own names when abstaining.
+        var wanted = scanProtocol.discs
+        if scanProtocol.includeTransitionalDiscs {
+            for extra in ["L5/L6", "L6/S1", "L4/S1"] where !wanted.contains(extra) { wanted.append(extra) }
+        }
+        let chosen = levels.discs.indices.filter { i in
+            let d = levels.discs[i]
+            return wanted.contains(abstained ? d.structure.className : (d.level ?? ""))
+        }
+
+        // Fit every disc first: neighbours bound each stack.
+        var fits: [Int: DiscPlaneFit] = [:]
+        for i in levels.discs.indices {
+            if let f = DiscPlaneFit.fit(levels.discs[i].structure, grid: grid) { fits[i] = f }
+        }
+        let discSizes = levels.discs.map { Double($0.structure.count) }.sorted()
+        let medianSize = discSizes.isEmpty ? 1 : discSizes[discSizes.count / 2]
+
+        var planes: [ScanPlan.Plane] = []
+        var tiltUnmeasured: [String] = []
+        for i in chosen {
+            let disc = levels.discs[i]
+            let name = disc.level ?? disc.structure.className
+            guard var fit = fits[i] else {
+                warnings.append("\(name): too few voxels to fit a plane")
+                continue
+            }
+            var normal = fit.normal
+            // Point the normal caudal: toward the vertebra below, or along the spine.
+            var caudal = levels.caudal
+            if let u = disc.upper, let l = disc.lower {
+                caudal = (levels.vertebrae[l].structure.centroid - levels.vertebrae[u].structure.centroid).normalized
+            }
+            if normal.dot(caudal) < 0 { normal = -normal }
+
+            // Endplates: the facing surfaces of the vertebrae above and below, as a consistency check.
+            let endplate = endplateNormal(disc, levels: levels, segmentation: segmentation)
+            let endplateAngle = endplate.map { normal.angleDegrees(to: $0.dot(normal) < 0 ? -$0 : $0) }
+
+            var coronalMeasured = fit.lateralTiltMeasured
+            // The coronal localizer only decides the lateral tilt when the sagittal stack could not.
+            if !fit.lateralTiltMeasured, let images = coronal, !images.isEmpty {
+                if let estimate = CoronalTiltEstimate.measure(centre: fit.centre, normal: normal, images: images),
+                   estimate.coherence >= Self.coronalCoherence {
+                    let corrected = estimate.corrected(normal)
+                    if corrected.angleDegrees(to: normal) <= Self.coronalMaximumCorrection {
+                        normal = corrected
+                        coronalMeasured = true
+                    } else {
+                        warnings.append("\(name): the coronal localizer disagrees with the sagittal disc by \(Int(corrected.angleDegrees(to: normal).rounded()))°, not used")
+                    }
+                }
+            }
+            if !coronalMeasured { tiltUnmeasured.append(name) }
+            fit.normal = normal
+
+            // Stack geometry.
+            var (row, column) = Self.inPlaneAxes(normal: normal)
+            if row.cross(column).dot(normal) < 0 { row = -row }
+            let slices = clampedSliceCount(centre: fit.centre, normal: normal, disc: i, levels: levels, name: name,
+                                           warnings: &warnings)
+
+            // Confidence: model certainty, disc size and shape, agreement with the endplates, lateral coverage.
+            var confidence = disc.structure.meanConfidence
+            confidence *= exp(-max(0, fit.residual - 0.6) / 1.5)
+            confidence *= min(1, Double(disc.structure.count) / (0.35 * medianSize))
+            confidence *= exp(-disc.structure.discardedFraction * 3)
+            if let a = endplateAngle { confidence *= exp(-max(0, a - 4) / 8) }
+            if !coronalMeasured { confidence *= 0.85 }
+            if abstained { confidence *= 0.5 }
+            planes.append(ScanPlan.Plane(
+                level: disc.level, centre: fit.centre, rowDirection: row, columnDirection: column, normal: normal,
+                fieldOfView: scanProtocol.fieldOfView, slices: slices, thickness: scanProtocol.thickness,
+                spacing: scanProtocol.spacing, confidence: min(1, max(0, confidence))))
+        }
+        if !tiltUnmeasured.isEmpty {
+            warnings.append("coronal tilt not measured for \(tiltUnmeasured.joined(separator: ", ")): the stack is tilted in the sagittal plane only")
+        }
+        let missing = abstained ? [] : wanted.filter { w in
+            scanProtocol.discs.contains(w) && !planes.contains { $0.level == w }
+        }
+        // Four lumbar vertebrae have no L4/L5 or L5/S1 but an L4/S1; six have an L6/S1 instead of L5/S1.
+        let fourLumbar = levels.discs.contains { $0.level == "L4/S1" }
+        let sixLumbar = levels.discs.contains { $0.level == "L6/S1" }
+        for m in missing where !((m == "L5/S1" && (fourLumbar || sixLumbar)) || (m == "L4/L5" && fourLumbar)) {
+            warnings.append("\(m) not found in the localizer: no stack planned")
+        }
+        var plan = ScanPlan(planes: planes, abstained: abstained, abstentionReason: levels.abstentionReason,
+                            warnings: warnings, model: modelName)
+        plan.lumbarCount = abstained ? nil : levels.lumbarCount
+        plan.transitionalAnatomy = levels.transitionalAnatomy
+        return plan
+    }
+
+    /// Row ≈ patient right and column ≈ posterior, projected into the plane, so row × column = the
+    /// inferior-pointing normal: an axial image seen from the head, anterior at the top.
+    static func inPlaneAxes(normal: Vector3) -> (row: Vector3, column: Vector3) {
+        var column = Vector3(0, 1, 0) - normal * normal.y
+        if column.length < 1e-6 { column = Vector3(0, 0, 1) - normal * normal.z }
+        column = column.normalized
+        let row = column.cross(normal).normalized
+        return (row, column)
+    }
+
+    /// The protocol's slice count, reduced until the stack stays clear of the neighbouring discs.
+    func clampedSliceCount(centre: Vector3, normal: Vector3, disc index: Int, levels: LevelAssignment, name: String,
+                           warnings: inout [String]) -> Int {
+        var limit = Double.infinity
+        for j in [index - 1, index + 1] where levels.discs.indices.contains(j) {
+            let neighbour = levels.discs[j].structure
+            let side = (neighbour.centroid - centre).dot(normal) >= 0 ? 1.0 : -1.0
+            // The nearest point of the neighbouring disc along the normal, half a voxel inside its edge.
+            let nearest = neighbour.points.map { side * ($0 - centre).dot(normal) }.min() ?? .infinity
+            limit = min(limit, nearest - 1)
+        }
+        let spacing = scanProtocol.spacing, thickness = scanProtocol.thickness
+        var slices = scanProtocol.slices
+        while slices > 1, Double(slices - 1) / 2 * spacing + thickness / 2 > limit { slices -= 1 }
+        if slices < scanProtocol.slices {
+            warnings.append("\(name): stack shortened from \(scanProtocol.slices) to \(slices) slices to stay clear of the neighbouring disc")
+        }
+        return slices
+    }
+
+    /// The bisector of the facing endplate normals of the vertebrae around a disc, when both are in view.
+    func endplateNormal(_ disc: LevelAssignment.Disc, levels: LevelAssignment, segmentation: Segmentation) -> Vector3? {
+        guard let u = disc.upper, let l = disc.lower else { return nil }
+        let grid = segmentation.labels.grid
+        let discVoxels = Set(disc.structure.voxels)
+        func surface(_ s: SpineStructure) -> DiscPlaneFit? {
+            var points: [Vector3] = []
+            for (v, p) in zip(s.voxels, s.points) {
+                let i = v % grid.size.x, rest = v / grid.size.x
+                let j = rest % grid.size.y, k = rest / grid.size.y
+                var touches = false
+                for (di, dj) in [(1, 0), (-1, 0), (0, 1), (0, -1)] {
+                    let a = i + di, b = j + dj
+                    if a >= 0, b >= 0, a < grid.size.x, b < grid.size.y, discVoxels.contains(grid.linearIndex(a, b, k)) {
+                        touches = true
+                    }
+                }
+                if touches { points.append(p) }
+            }
+            return DiscPlaneFit.fit(points: points, grid: grid, refineEndplates: false)
+        }
+        guard let a = surface(levels.vertebrae[u].structure), let b = surface(levels.vertebrae[l].structure) else { return nil }
+        let nb = b.normal.dot(a.normal) < 0 ? -b.normal : b.normal
+        return (a.normal + nb).normalized
+    }
+}

@@ -1,0 +1,107 @@
+import Testing
+import SpinePlanGeometry
+import SpinePlanPlanner
+
+/// The planner on exact shapes: known disc planes, oblique grids, rotated and scoliotic spines.
+@Suite struct AnalyticPlanningTests {
+    static func errors(_ plan: ScanPlan, _ spine: AnalyticSpine) -> [(level: String, distance: Double, angle: Double)] {
+        plan.planes.compactMap { p in
+            guard let d = spine.discs.first(where: { $0.name == p.level }) else { return nil }
+            return (d.name, abs((d.centre - p.centre).dot(p.normal)), p.normal.angleDegrees(to: d.normal))
+        }
+    }
+
+    static func check(_ spine: AnalyticSpine, grid: VoxelGrid, angle limit: Double = 1.5, _ what: String) {
+        let plan = Planner().plan(segmentation: spine.segmentation(on: grid))
+        #expect(!plan.abstained, "\(what): \(plan.abstentionReason ?? "")")
+        let e = errors(plan, spine)
+        #expect(e.count == 5, "\(what): planned \(plan.planes.compactMap(\.level))")
+        for x in e {
+            #expect(x.distance <= 0.5, "\(what) \(x.level): centre \(x.distance) mm off the plane")
+            #expect(x.angle <= limit, "\(what) \(x.level): normal \(x.angle)° off")
+        }
+    }
+
+    @Test("a straight lordotic spine on a plain sagittal grid")
+    func plain() { Self.check(.lumbar(), grid: AnalyticSpine.grid(), "plain") }
+
+    @Test("an oblique localizer (20° about an oblique axis)")
+    func obliqueLocalizer() {
+        let rotation = Matrix3.rotation(axis: Vector3(0.3, 0.8, 0.5), degrees: 20)
+        Self.check(.lumbar(), grid: AnalyticSpine.grid(centre: Vector3(3, -2, 5), rotation: rotation), "oblique")
+    }
+
+    @Test("a rotated patient (10° roll, 8° yaw) off the isocentre")
+    func rotatedPatient() {
+        let pose = Matrix3.rotation(axis: Vector3(0, 0, 1), degrees: 8) * Matrix3.rotation(axis: Vector3(0, 1, 0), degrees: 10)
+        Self.check(.lumbar(origin: Vector3(12, -20, 30), pose: pose), grid: AnalyticSpine.grid(centre: Vector3(12, -20, 30)), "rotated")
+    }
+
+    @Test("a scoliotic curve: discs tilted out of the sagittal plane by up to 12°")
+    func scoliotic() {
+        let spine = AnalyticSpine.lumbar(tilts: [(-8, 6), (-3, 12), (2, 9), (7, -4), (14, -10)])
+        Self.check(spine, grid: AnalyticSpine.grid(), "scoliotic")
+    }
+
+    @Test("planes are ordered, oriented inferior and carry the protocol's geometry")
+    func protocolGeometry() {
+        let scanProtocol = ScanProtocol(discs: ["L4/L5", "L5/S1"], fieldOfView: SIMD2(180, 160), slices: 3, thickness: 3, gap: 0.3)
+        let plan = Planner(protocol: scanProtocol).plan(segmentation: AnalyticSpine.lumbar().segmentation(on: AnalyticSpine.grid()))
+        #expect(plan.planes.map(\.level) == ["L4/L5", "L5/S1"])
+        for p in plan.planes {
+            #expect(p.fieldOfView == SIMD2(180, 160))
+            #expect(p.slices == 3 && p.thickness == 3 && abs(p.spacing - 3.3) < 1e-12)
+        }
+    }
+}
+
+/// Input the planner must survive: it answers with an abstention and a reason, never a crash.
+@Suite struct PlannerBadInputTests {
+    @Test("an all-background segmentation")
+    func empty() {
+        let grid = AnalyticSpine.grid(size: SIMD3(32, 32, 4))
+        let plan = Planner().plan(segmentation: Segmentation(labels: Volume(grid: grid, repeating: 0), classNames: ["background"]))
+        #expect(plan.abstained)
+        #expect(plan.planes.isEmpty)
+        #expect(plan.abstentionReason?.contains("no disc") == true)
+    }
+
+    @Test("a single-slice segmentation plans with a warning about the coronal tilt")
+    func singleSlice() {
+        let grid = AnalyticSpine.grid(size: SIMD3(128, 160, 1))
+        let plan = Planner().plan(segmentation: AnalyticSpine.lumbar().segmentation(on: grid))
+        #expect(!plan.abstained, "\(plan.abstentionReason ?? "")")
+        #expect(plan.planes.count == 5)
+        #expect(plan.warnings.contains { $0.contains("coronal tilt not measured") })
+    }
+
+    @Test("label values without a class name, and unknown class names, are ignored")
+    func unnamedLabels() {
+        let grid = AnalyticSpine.grid(size: SIMD3(64, 64, 3))
+        var voxels = [UInt8](repeating: 0, count: grid.voxelCount)
+        for i in 0..<200 { voxels[i * 7 % voxels.count] = 250 }
+        for i in 0..<100 { voxels[(i * 13 + 5) % voxels.count] = 1 }
+        let plan = Planner().plan(segmentation: Segmentation(labels: Volume(grid: grid, voxels: voxels),
+                                                             classNames: ["background", "kidney"]))
+        #expect(plan.abstained)
+        #expect(plan.planes.isEmpty)
+    }
+
+    @Test("specks of every class are dropped")
+    func specks() {
+        let grid = AnalyticSpine.grid(size: SIMD3(64, 64, 3))
+        var voxels = [UInt8](repeating: 0, count: grid.voxelCount)
+        for (n, label) in AnalyticSpine.classNames.indices.dropFirst().enumerated() { voxels[n * 97] = UInt8(label) }
+        let plan = Planner().plan(segmentation: Segmentation(labels: Volume(grid: grid, voxels: voxels), classNames: AnalyticSpine.classNames))
+        #expect(plan.abstained)
+        #expect(plan.warnings.contains { $0.contains("speck") })
+    }
+
+    @Test("an invalid protocol abstains with the reason")
+    func invalidProtocol() {
+        let plan = Planner(protocol: ScanProtocol(slices: 0, thickness: -1)).plan(
+            segmentation: AnalyticSpine.lumbar().segmentation(on: AnalyticSpine.grid()))
+        #expect(plan.abstained)
+        #expect(plan.abstentionReason?.contains("protocol") == true)
+    }
+}

@@ -1,0 +1,225 @@
+"""Trains SpinePlanVNet on the cached sessions for a fixed wall-clock budget, then exports the weights.
+
+    python -m spineplan_train.train --minutes 50
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import export
+from .classes import CLASSES, DISCS, INDEX, MERGED_INTO_BACKGROUND
+from .data import CACHE, IGNORE, TRAINING
+from .model import build
+
+OUT = os.path.join(TRAINING, "out")
+
+
+def load_set(name, skip=()):
+    items = []
+    for path in sorted(glob.glob(os.path.join(CACHE, name, "*.npz"))):
+        if os.path.basename(path)[:-4] in skip:
+            continue
+        try:
+            z = np.load(path)
+        except Exception:
+            continue  # still being written
+        items.append({"name": os.path.basename(path)[:-4], "raw": z["raw"], "labels": z["labels"],
+                      "partial": bool(z["partial"])})
+    return items
+
+
+def normalise(raw):
+    """Contract normalisation (p99.5 of positive values, nearest rank; clip to [0, 2]) in torch."""
+    pos = raw[raw > 0]
+    if pos.numel() == 0:
+        return raw
+    ref = torch.sort(pos).values[int(math.floor(0.995 * (pos.numel() - 1)))]
+    return torch.clamp(raw / ref, 0, 2)
+
+
+def augment(raw, labels, rng):
+    """raw [D,H,W] float, labels [D,H,W] long. Geometric, FOV, slice, intensity augmentation of one sample."""
+    D, H, W = raw.shape
+    # In-plane rotation, scale and shift, the same for every slice.
+    if rng.random() < 0.8:
+        ang = math.radians(rng.uniform(-12, 12))
+        sc = rng.uniform(0.88, 1.12)
+        tx, ty = rng.uniform(-0.15, 0.15), rng.uniform(-0.15, 0.15)
+        theta = torch.tensor([[math.cos(ang) * sc, -math.sin(ang) * sc, tx],
+                              [math.sin(ang) * sc, math.cos(ang) * sc, ty]], dtype=torch.float32)
+        g = F.affine_grid(theta.expand(D, 2, 3), (D, 1, H, W), align_corners=False)
+        raw = F.grid_sample(raw[:, None], g, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
+        # Labels: nearest; outside the source becomes background (0) unless ignored everywhere.
+        lab = F.grid_sample(labels[:, None].float(), g, mode="nearest", padding_mode="zeros", align_corners=False)
+        labels = lab[:, 0].long()
+    # Fewer sagittal slices: drop the outermost ones symmetrically so the stack stays centred.
+    filled = [d for d in range(D) if raw[d].abs().sum() > 0]
+    if filled and rng.random() < 0.3:
+        k = int(rng.integers(1, 4))
+        if len(filled) - 2 * k >= 3:
+            for d in filled[:k] + filled[-k:]:
+                raw[d] = 0
+                labels[d] = torch.where(labels[d] == IGNORE, labels[d], torch.zeros_like(labels[d]))
+    # FOV cut-offs: blank a band at the top or bottom (drops T12/T11 or the sacrum).
+    if rng.random() < 0.3:
+        top = rng.random() < 0.5
+        rows = torch.nonzero((labels != 0) & (labels != IGNORE) & (labels != INDEX["canal"]))[:, 1]
+        if len(rows) and rng.random() < 0.6:
+            target = INDEX["T12"] if top else INDEX["S1"]
+            t_rows = torch.nonzero(labels == target)[:, 1]
+            centre = int(t_rows.float().mean()) if len(t_rows) else int(rows.float().mean())
+            cut = centre + int(rng.integers(-8, 9))
+        else:
+            cut = int(rng.uniform(0.1, 0.4) * H) if top else int(rng.uniform(0.6, 0.9) * H)
+        cut = max(1, min(H - 1, cut))
+        sl = slice(0, cut) if top else slice(cut, H)
+        raw[:, sl] = 0
+        labels[:, sl] = 0
+    # Intensity: bias field, gamma, contrast, noise (before the contract normalisation).
+    raw = normalise(raw)
+    if rng.random() < 0.7:
+        coarse = torch.from_numpy(rng.normal(0, 0.25, (1, 1, 2, 4, 4)).astype(np.float32))
+        field = F.interpolate(coarse, size=(D, H, W), mode="trilinear", align_corners=True)[0, 0]
+        raw = raw * torch.exp(field)
+    if rng.random() < 0.8:
+        raw = raw.clamp(min=0) ** rng.uniform(0.6, 1.6)
+    if rng.random() < 0.6:
+        sigma = rng.uniform(0.0, 0.08)
+        n1, n2 = torch.randn_like(raw) * sigma, torch.randn_like(raw) * sigma
+        mask = raw > 0
+        raw = torch.where(mask, torch.sqrt((raw + n1) ** 2 + n2 ** 2), raw)  # Rician, inside the stack only
+    if rng.random() < 0.2:
+        raw = F.avg_pool3d(raw[None, None], (1, 3, 3), stride=1, padding=(0, 1, 1))[0, 0]
+    return normalise(raw), labels
+
+
+def loss_fn(logits, target, n_classes):
+    ce = F.cross_entropy(logits, target, ignore_index=IGNORE)
+    valid = (target != IGNORE)
+    prob = torch.softmax(logits, 1)
+    t = torch.where(valid, target, torch.zeros_like(target))
+    onehot = F.one_hot(t, n_classes).permute(0, 4, 1, 2, 3).float()
+    v = valid[:, None].float()
+    dims = (0, 2, 3, 4)
+    inter = (prob * onehot * v).sum(dims)
+    denom = (prob * v).sum(dims) + (onehot * v).sum(dims)
+    present = (onehot * v).sum(dims) > 0
+    dice = (2 * inter + 1) / (denom + 1)
+    dice_loss = 1 - dice[present].mean()
+    return ce + dice_loss, ce.item(), dice_loss.item()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--minutes", type=float, default=50)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--real-share", type=float, default=0.3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--crop-w", type=int, default=64, help="training crop along the row direction (W)")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    os.makedirs(OUT, exist_ok=True)
+    items = load_set("train")
+    phantoms = [i for i in items if not i["partial"]]
+    real = [i for i in items if i["partial"]]
+    print(f"train: {len(phantoms)} phantom sessions, {len(real)} real (vb3-) sessions", flush=True)
+    n_classes = len(CLASSES)
+    model = build(n_classes)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    budget = args.minutes * 60
+    t0 = time.time()
+    step, log = 0, []
+    last_ckpt = t0
+    last_reload = t0
+    complete = os.path.exists(os.path.join(CACHE, "train-info.json"))
+    while True:
+        if not complete and time.time() - last_reload > 120:
+            complete = os.path.exists(os.path.join(CACHE, "train-info.json"))
+            # The data generator may still be running: pick up the sessions it has cached since.
+            known = {i["name"] for i in phantoms + real}
+            new = load_set("train", known)
+            phantoms += [i for i in new if not i["partial"]]
+            real += [i for i in new if i["partial"]]
+            print(f"reload: {len(phantoms)} phantom, {len(real)} real sessions", flush=True)
+            last_reload = time.time()
+        elapsed = time.time() - t0
+        if elapsed > budget:
+            break
+        frac = elapsed / budget
+        lr = args.lr * min(1.0, (step + 1) / 50) * (0.5 * (1 + math.cos(math.pi * frac)) * 0.97 + 0.03)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        xs, ys = [], []
+        for _ in range(args.batch):
+            pool = real if (real and rng.random() < args.real_share) else phantoms
+            it = pool[int(rng.integers(len(pool)))]
+            x, y = augment(torch.from_numpy(it["raw"].copy()), torch.from_numpy(it["labels"].astype(np.int64)), rng)
+            if args.crop_w < x.shape[2]:
+                # Anterior-posterior crop around the spine: halves the cost, keeps the full cranio-caudal
+                # context that level identity needs.
+                cols = torch.nonzero((y != 0) & (y != IGNORE))[:, 2]
+                centre = int(cols.float().mean()) if len(cols) else x.shape[2] // 2
+                w0 = centre - args.crop_w // 2 + int(rng.integers(-12, 13))
+                w0 = max(0, min(x.shape[2] - args.crop_w, w0))
+                x, y = x[:, :, w0:w0 + args.crop_w], y[:, :, w0:w0 + args.crop_w]
+            xs.append(x)
+            ys.append(y)
+        x = torch.stack(xs)[:, None]
+        y = torch.stack(ys)
+        model.train()
+        logits = model(x)
+        loss, ce, dl = loss_fn(logits, y, n_classes)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        log.append((step, round(elapsed, 1), ce, dl))
+        if step % 10 == 0:
+            print(f"step {step} t={elapsed:.0f}s lr={lr:.2e} ce={np.mean([l[2] for l in log[-10:]]):.4f} "
+                  f"dice_loss={np.mean([l[3] for l in log[-10:]]):.4f}", flush=True)
+        if time.time() - last_ckpt > 300:
+            torch.save(model.state_dict(), os.path.join(OUT, "checkpoint.pt"))
+            last_ckpt = time.time()
+    seconds = time.time() - t0
+    torch.save(model.state_dict(), os.path.join(OUT, "final.pt"))
+    with open(os.path.join(OUT, "train-log.json"), "w") as f:
+        json.dump({"steps": step, "seconds": seconds, "batch": args.batch, "log": log}, f)
+    while not os.path.exists(os.path.join(CACHE, "train-info.json")):
+        time.sleep(10)
+    info = json.load(open(os.path.join(CACHE, "train-info.json")))
+    training = {
+        "data": (f"{len(phantoms)} virtual-scanner phantom sessions (seeds {TRAIN_SEED_TEXT}) and {len(real)} "
+                 "acquisitions of the 50 MyoSegmenTUM vb3- volumes (3 geometries each, seeds 200000+); "
+                 "held out: phantom seeds 900000+, all vb2- cases"),
+        "data_sha256": info["sha256"],
+        "data_generation_seconds": info["seconds"],
+        "command": "Training/train.sh (python -m spineplan_train.train --minutes %g --batch %d --crop-w %d)" % (
+            args.minutes, args.batch, args.crop_w),
+        "seconds": round(seconds),
+        "steps": step, "batch": args.batch, "samples_seen": step * args.batch,
+        "loss": "cross-entropy + soft Dice, unlabelled voxels of partial (real) cases ignored",
+        "eval_seeds": {"phantom": "900000-900239", "real_vb2": "950000+10*i, 3 sessions each"},
+        "train_seeds": {"phantom": TRAIN_SEED_TEXT, "real_vb3": "200000+10*i, 3 sessions each"},
+        "merged_into_background": MERGED_INTO_BACKGROUND,
+        "cpu": "2 cores, shared with Swift builds (see Docs/model-card.md)",
+    }
+    export.write_weights(model.eval(), "1.0.0", training)
+    print(f"done: {step} steps in {seconds:.0f} s", flush=True)
+
+
+TRAIN_SEED_TEXT = "100000-100359"
+
+if __name__ == "__main__":
+    main()

@@ -164,9 +164,8 @@ def show(case, sessions_dir, sr, received, before, lock, out, latency):
     if overlay is not None:
         from PIL import Image
         pixels = overlay.pixel_array
-        mode = "RGB" if pixels.ndim == 3 else "L"
         png = os.path.join(out, "overlay.png")
-        Image.fromarray(pixels.astype(np.uint8), mode).save(png)
+        Image.fromarray(pixels.astype(np.uint8)).save(png)
         print(f"overlay image received ({overlay.SOPClassUID}), written to {png}")
     else:
         print("no overlay image came back")

@@ -116,7 +116,10 @@ spdcm_dataset *spdcm_sr_create(const spdcm_sr_description *d, spdcm_error *error
         }
 
         // TID 1500 row 6: Imaging Measurements, one TID 1410 group per plane.
-        check(tree.addContentItem(DSRTypes::RT_contains, DSRTypes::VT_Container, code("126010", "DCM", "Imaging Measurements")), "imaging measurements");
+        // An empty Imaging Measurements container has no Content Sequence, which readers reject: leave it out.
+        if (d->group_count > 0) {
+            check(tree.addContentItem(DSRTypes::RT_contains, DSRTypes::VT_Container, code("126010", "DCM", "Imaging Measurements")), "imaging measurements");
+        }
         for (size_t g = 0; g < d->group_count; ++g) {
             const spdcm_sr_group &group = d->groups[g];
             if (group.point_count < 4) throw std::runtime_error("a planar ROI polygon needs at least four points");

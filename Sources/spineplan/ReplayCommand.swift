@@ -23,6 +23,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report here.") var html: String?
     @Option(name: .customLong("tolerance-mm"), help: "Allowed centre shift per plane, mm.") var toleranceMM: Double = 1
     @Option(name: .customLong("tolerance-deg"), help: "Allowed normal rotation per plane, degrees.") var toleranceDeg: Double = 1
+    @Option(help: "YAML configuration for the offline pipeline's protocol and model (defaults otherwise).") var config: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "warning"
 
     func validate() throws {
@@ -66,8 +67,20 @@ struct ReplayCommand: AsyncParsableCommand {
             let paths = recordings
             outcomes = await console.serving { await runner.run(paths: paths) }
         } else {
-            mode = "offline"
-            let runner = ReplayRunner(tolerance: tolerance) { recording throws(RecordingError) in try await OfflineReplay.run(recording: recording) }
+            var c = ServiceConfiguration()
+            if let config {
+                do { c = try ConfigurationFile.load(path: config) } catch { throw CommandFailure.usage(error.description) }
+            }
+            let pipeline: PlanningPipeline
+            do {
+                pipeline = try await PlanningPipeline.load(configuration: c, logger: logger)
+            } catch {
+                throw CommandFailure.work(error.message)
+            }
+            mode = "offline, model \(pipeline.localizer.modelName)"
+            let runner = ReplayRunner(tolerance: tolerance) { recording throws(RecordingError) in
+                try await OfflineReplay.run(recording: recording, planning: pipeline)
+            }
             outcomes = await runner.run(paths: recordings)
         }
         let report = ReplayReport(outcomes: outcomes, tolerance: tolerance, mode: mode)

@@ -250,4 +250,29 @@ import SpinePlanTestSupport
         #expect(unwired.verdict == .error)
         #expect(unwired.error?.contains("needs the planning pipeline") == true)
     }
+
+    @Test("the SR reader recovers the plan from SpinePlan's own SR writer")
+    func readsOwnSR() throws {
+        var plan = RecordingFixtures.plan(tilt: -4, levels: ["L4/L5", "L5/S1", nil])
+        plan.planes[0].slices = 9
+        plan.planes[2].confidence = 0.4
+        let source = try RecordingFixtures.instance(0).slices[0]
+        let planes = plan.planes.map { p in
+            StructuredReportWriter.Plane(level: p.level, corners: StructuredReportWriter.Plane.rectangle(
+                centre: p.centre, row: p.rowDirection, column: p.columnDirection, fieldOfView: p.fieldOfView),
+                                         thickness: p.thickness, spacing: p.spacing, slices: p.slices, confidence: p.confidence)
+        }
+        let sr = try StructuredReportWriter.make(planes: planes, source: source, evidence: [source],
+                                                 device: .init(uid: DICOMUID.make(), modelName: "m", softwareVersion: "s"))
+        // Through bytes, as the console receives it.
+        let received = try DICOMObject(datasetBytes: sr.encoded(), transferSyntax: TransferSyntax.explicitVRLittleEndian)
+        let read = try StructuredReportPlan.plan(from: received)
+        #expect(read.planes.map(\.level) == plan.planes.map(\.level))
+        #expect(read.planes.map(\.slices) == plan.planes.map(\.slices))
+        for (a, b) in zip(read.planes, plan.planes) {
+            #expect((a.centre - b.centre).length < 1e-3)
+            #expect(a.normal.angleDegrees(to: b.normal) < 0.01)
+            #expect(abs(a.confidence - b.confidence) < 1e-6)
+        }
+    }
 }

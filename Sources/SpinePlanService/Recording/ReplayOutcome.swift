@@ -57,6 +57,6 @@ public struct ReplayOutcome: Sendable {
         guard let plan else { return "no plan" }
         let names = plan.planes.enumerated().map { $1.level ?? "#\($0 + 1)" }
         let text = names.isEmpty ? "no planes" : names.joined(separator: " ")
-        return plan.abstained ? "abstained: " + text : text
+        return plan.abstained ? text + " (abstained)" : text
     }
 }

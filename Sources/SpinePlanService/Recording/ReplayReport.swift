@@ -109,9 +109,11 @@ public struct ReplayReport: Sendable {
         th{background:#f0f2f5;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#5b6475}
         td.num{font-variant-numeric:tabular-nums;text-align:right}
         .verdict{font-weight:700}.v-pass{color:#17643a}.v-regression{color:#9b1c1c}.v-error{color:#7a5200}
-        figure{display:inline-block;margin:0 8px 0 0;text-align:center}figure img{width:192px;height:auto;border:1px solid #ccd;background:#000}
+        td.overlays{white-space:nowrap;width:400px}td.levels{white-space:nowrap}
+        figure{display:inline-block;margin:0 8px 0 0;text-align:center;vertical-align:top}figure img{width:192px;height:auto;border:1px solid #ccd;background:#000}
         figcaption{font-size:11px;color:#5b6475}.none{display:inline-block;width:192px;height:120px;line-height:120px;border:1px dashed #bbc;color:#889;font-size:12px}
-        ul{margin:4px 0 0;padding-left:18px}.deltas td{border:none;padding:1px 8px 1px 0;font-size:12px}
+        ul{margin:4px 0 0;padding-left:18px}table.deltas{width:auto;box-shadow:none;background:none}
+        .deltas td{border:none;padding:1px 10px 1px 0;font-size:12px;font-variant-numeric:tabular-nums;white-space:nowrap}
         </style></head><body>
         <h1>SpinePlan replay report</h1>
 
@@ -124,7 +126,11 @@ public struct ReplayReport: Sendable {
         for o in outcomes {
             h += "<tr class=\"session\"><td><b>\(Self.xml(o.name))</b></td>"
             h += "<td class=\"verdict v-\(o.verdict.rawValue)\">\(o.verdict.rawValue.uppercased())</td>"
-            h += "<td>recorded: \(Self.xml(ReplayOutcome.levels(o.recordedPlan)))<br>replayed: \(Self.xml(ReplayOutcome.levels(o.replayedPlan)))</td><td>"
+            if o.verdict == .error && o.recordedPlan == nil {
+                h += "<td class=\"levels\">–</td><td>"
+            } else {
+                h += "<td class=\"levels\">recorded: \(Self.xml(ReplayOutcome.levels(o.recordedPlan)))<br>replayed: \(Self.xml(ReplayOutcome.levels(o.replayedPlan)))</td><td>"
+            }
             if let c = o.comparison, !c.deltas.isEmpty {
                 h += "<table class=\"deltas\">"
                 for d in c.deltas {
@@ -136,7 +142,7 @@ public struct ReplayReport: Sendable {
             }
             let notes = (o.comparison?.regressions ?? []) + (o.error.map { [$0] } ?? [])
             if !notes.isEmpty { h += "<ul>" + notes.map { "<li>\(Self.xml($0))</li>" }.joined() + "</ul>" }
-            h += "</td><td class=\"num\">\(o.latencySeconds.map { PlanComparison.fixed($0, 3) + " s" } ?? "–")</td><td>"
+            h += "</td><td class=\"num\">\(o.latencySeconds.map { PlanComparison.fixed($0, 3) + " s" } ?? "–")</td><td class=\"overlays\">"
             h += Self.figure(o.recordedOverlayPNG, "recorded") + Self.figure(o.replayedOverlayPNG, "replayed")
             h += "</td></tr>\n"
         }

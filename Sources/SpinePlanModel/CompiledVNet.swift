@@ -32,10 +32,12 @@ final class CompiledVNet: @unchecked Sendable {
     private var stream: dnnl_stream_t?
     private var memories: [dnnl_memory_t] = []
     private(set) var steps: [Step] = []
-    private var logitsStep: Step?
+    /// Reorders to `[classes, D, H, W]`, run only for parity checks.
+    private var channelsFirstSteps: [Step] = []
     private var input: dnnl_memory_t?
     private var probabilities: dnnl_memory_t?
-    private var logits: dnnl_memory_t?
+    private var probabilitiesChannelsFirst: dnnl_memory_t?
+    private var logitsChannelsFirst: dnnl_memory_t?
     private var activationType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }
 
     /// Builds every primitive for inputs of `size` (D, H, W); `precision` must be `.bf16` or `.f32`.
@@ -66,9 +68,9 @@ final class CompiledVNet: @unchecked Sendable {
     /// Releases every oneDNN object. Idempotent.
     func destroy() {
         for step in steps { dnnl_primitive_destroy(step.primitive) }
-        if let logitsStep { dnnl_primitive_destroy(logitsStep.primitive) }
+        for step in channelsFirstSteps { dnnl_primitive_destroy(step.primitive) }
         steps = []
-        logitsStep = nil
+        channelsFirstSteps = []
         for memory in memories { dnnl_memory_destroy(memory) }
         memories = []
         if let stream { dnnl_stream_destroy(stream) }
@@ -79,19 +81,27 @@ final class CompiledVNet: @unchecked Sendable {
 
     var voxelCount: Int { size.x * size.y * size.z }
 
-    /// Runs the network on a C-order `[D, H, W]` input. Returns probabilities `[classes, D, H, W]` and, when asked,
-    /// the logits in the same layout.
-    func forward(_ values: [Float], wantLogits: Bool = false) throws(ModelError) -> (probabilities: [Float], logits: [Float]?) {
+    /// Runs the network on a C-order `[D, H, W]` input and returns the softmax probabilities channels-last,
+    /// `[D, H, W, classes]`: the layout the network produces, so no reorder is spent on it.
+    func forward(_ values: [Float]) throws(ModelError) -> [Float] {
+        try run(values, steps)
+        return Self.read(probabilities!, count: classCount * voxelCount)
+    }
+
+    /// As `forward`, plus both outputs reordered to `[classes, D, H, W]` as PyTorch lays them out (parity checks).
+    func forwardChannelsFirst(_ values: [Float]) throws(ModelError) -> (probabilities: [Float], logits: [Float]) {
+        try run(values, steps + channelsFirstSteps)
+        let count = classCount * voxelCount
+        return (Self.read(probabilitiesChannelsFirst!, count: count), Self.read(logitsChannelsFirst!, count: count))
+    }
+
+    private func run(_ values: [Float], _ steps: [Step]) throws(ModelError) {
         precondition(values.count == voxelCount)
         values.withUnsafeBytes { source in
             dnnl_memory_get_data_handle_raw(input!).copyMemory(from: source.baseAddress!, byteCount: source.count)
         }
         for step in steps { try execute(step) }
-        if wantLogits, let logitsStep { try execute(logitsStep) }
         try DNNL.check(dnnl_stream_wait(stream), "wait for the forward pass")
-        let count = classCount * voxelCount
-        let probs = Self.read(probabilities!, count: count)
-        return (probs, wantLogits ? Self.read(logits!, count: count) : nil)
     }
 
     /// Runs the network once, waiting after each primitive, and returns each step's wall time in ms.
@@ -128,18 +138,16 @@ final class CompiledVNet: @unchecked Sendable {
         let k = arch.kernels
 
         // Input: a [1, 1, D, H, W] f32 tensor; with one channel, ncdhw and ndhwc are the same bytes.
-        let userInput = try tensor(channels: 1, size: size, type: dnnl_f32)
-        input = userInput.memory
-        var x = userInput
-        if precision == .bf16 {
-            let converted = try tensor(channels: 1, size: size)
-            try reorder(userInput, into: converted, name: "input→bf16")
-            x = converted
-        }
+        let x = try tensor(channels: 1, size: size, type: dnnl_f32)
+        input = x.memory
         let c = arch.channels
         var h = try tensor(channels: c[0], size: size)
-        try convolution("in", x, into: h, weights: weights["in.conv.weight"], bias: weights["in.conv.bias"],
+        // The first convolution has one input channel, which bf16 kernels handle badly (measured 16 ms against
+        // 1 ms in f32 on avx512_core_bf16): run it in f32 and convert its output.
+        let first = precision == .bf16 ? try tensor(channels: c[0], size: size, type: dnnl_f32) : h
+        try convolution("in", x, into: first, weights: weights["in.conv.weight"], bias: weights["in.conv.bias"],
                         kernel: k[0], stride: SIMD3(1, 1, 1), padding: k[0] / 2, prelu: weights["in.act.weight"])
+        if precision == .bf16 { try reorder(first, into: h, name: "in→bf16") }
         var skips: [Tensor] = []
         var previous = h
         for level in 0..<arch.levels {
@@ -166,14 +174,17 @@ final class CompiledVNet: @unchecked Sendable {
                         kernel: SIMD3(1, 1, 1), stride: SIMD3(1, 1, 1), padding: SIMD3(0, 0, 0))
         let probsNDHWC = try tensor(channels: arch.classCount, size: size, type: dnnl_f32)
         try softmax(logitsNDHWC, into: probsNDHWC)
+        probabilities = probsNDHWC.memory
+        let mainSteps = steps.count
         let dims = [1, arch.classCount, size.x, size.y, size.z]
-        let probs = try tensor(DNNL.memoryDesc(dims, dnnl_f32, dnnl_ncdhw), channels: arch.classCount, size: size)
-        try reorder(probsNDHWC, into: probs, name: "probabilities→ncdhw")
-        probabilities = probs.memory
+        let probsNC = try tensor(DNNL.memoryDesc(dims, dnnl_f32, dnnl_ncdhw), channels: arch.classCount, size: size)
+        try reorder(probsNDHWC, into: probsNC, name: "probabilities→ncdhw")
         let logitsNC = try tensor(DNNL.memoryDesc(dims, dnnl_f32, dnnl_ncdhw), channels: arch.classCount, size: size)
         try reorder(logitsNDHWC, into: logitsNC, name: "logits→ncdhw")
-        logitsStep = steps.removeLast()
-        logits = logitsNC.memory
+        probabilitiesChannelsFirst = probsNC.memory
+        logitsChannelsFirst = logitsNC.memory
+        channelsFirstSteps = Array(steps[mainSteps...])
+        steps.removeSubrange(mainSteps...)
     }
 
     /// `y = h; y = conv_i(y) (PReLU between); out = PReLU_out(y + residual)`. The last convolution accumulates into
@@ -203,18 +214,14 @@ final class CompiledVNet: @unchecked Sendable {
         return y
     }
 
-    /// Transposed convolution with kernel = stride: bf16 as a deconvolution primitive; f32 as a 1×1×1 convolution
-    /// to `S·C` channels followed by a depth-to-space reorder (oneDNN 2.6's f32 deconvolution is slow).
+    /// Transposed convolution with kernel = stride = s, as a 1×1×1 convolution to `S·C` channels followed by a
+    /// depth-to-space reorder. oneDNN 2.6's deconvolution is slow in f32 (measured 110 ms of 210 ms on AMX) and in
+    /// bf16 without AMX (jit_bf16: 95 ms of a 420 ms pass on avx512_core_bf16), while 1×1×1 convolutions run on brgemm.
     private func upConvolution(_ level: Int, _ source: Tensor, into u: Tensor, stride s: SIMD3<Int>,
                                weights: ModelWeights) throws(ModelError) {
         let name = "up\(level)"
         let w = weights["\(name).conv.weight"], b = weights["\(name).conv.bias"], a = weights["\(name).act.weight"]
         let cin = source.channels, cout = u.channels
-        if precision == .bf16 {
-            try convolution(name, source, into: u, weights: w, bias: b, kernel: s, stride: s, padding: SIMD3(0, 0, 0),
-                            prelu: a, transposed: true)
-            return
-        }
         let taps = s.x * s.y * s.z
         // Weight row (tap·C + o) of the 1×1×1 convolution is PyTorch's w[i, o, kd, kh, kw] for tap (kd, kh, kw).
         var matrix = [Float](repeating: 0, count: taps * cout * cin)
@@ -223,7 +230,7 @@ final class CompiledVNet: @unchecked Sendable {
                 for tap in 0..<taps { matrix[(tap * cout + o) * cin + i] = w[(i * cout + o) * taps + tap] }
             }
         }
-        let wide = try tensor(channels: taps * cout, size: source.size, type: dnnl_f32)
+        let wide = try tensor(channels: taps * cout, size: source.size)
         let repeatedBias = (0..<taps).flatMap { _ in b }, repeatedSlope = (0..<taps).flatMap { _ in a }
         try convolution("\(name).matmul", source, into: wide, weights: matrix, bias: repeatedBias, kernel: SIMD3(1, 1, 1),
                         stride: SIMD3(1, 1, 1), padding: SIMD3(0, 0, 0), prelu: repeatedSlope,
@@ -234,8 +241,8 @@ final class CompiledVNet: @unchecked Sendable {
         let wideStrides = [hh * ww * taps * cout, s.y * s.z * cout, ww * taps * cout, s.z * cout, taps * cout, cout, 1]
         let uW = ww * s.z, uH = hh * s.y
         let uStrides = [s.x * uH * uW * cout, uH * uW * cout, s.y * uW * cout, uW * cout, s.z * cout, cout, 1]
-        let from = try alias(wide.memory, DNNL.memoryDesc(dims, dnnl_f32, strides: wideStrides))
-        let to = try alias(u.memory, DNNL.memoryDesc(dims, dnnl_f32, strides: uStrides))
+        let from = try alias(wide.memory, DNNL.memoryDesc(dims, activationType, strides: wideStrides))
+        let to = try alias(u.memory, DNNL.memoryDesc(dims, activationType, strides: uStrides))
         try reorder(from, into: to, name: "\(name).shuffle")
     }
 
@@ -288,11 +295,11 @@ final class CompiledVNet: @unchecked Sendable {
 
     private func convolution(_ name: String, _ source: Tensor, into destination: Tensor, weights: [Float], bias: [Float],
                              kernel: SIMD3<Int>, stride: SIMD3<Int>, padding: SIMD3<Int>, sum: Bool = false,
-                             prelu: [Float]? = nil, transposed: Bool = false, flops: Double? = nil) throws(ModelError) {
+                             prelu: [Float]? = nil, flops: Double? = nil) throws(ModelError) {
         let cin = source.channels, cout = destination.channels
         let wDims = [cout, cin, kernel.x, kernel.y, kernel.z]
         var src = source.md, dst = destination.md
-        var wAny = try DNNL.memoryDesc(wDims, activationType, dnnl_format_tag_any)
+        var wAny = try DNNL.memoryDesc(wDims, source.md.data_type, dnnl_format_tag_any)
         var biasMD = try DNNL.memoryDesc([cout], dnnl_f32, dnnl_a)
         let strides = [stride.x, stride.y, stride.z].map(Int64.init), pads = [padding.x, padding.y, padding.z].map(Int64.init)
         var attr: dnnl_primitive_attr_t?
@@ -304,28 +311,19 @@ final class CompiledVNet: @unchecked Sendable {
         if sum { try DNNL.check(dnnl_post_ops_append_sum(postOps, 1), "add the residual sum to \(name)") }
         try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "attach post-ops to \(name)")
 
+        var desc = dnnl_convolution_desc_t()
+        try DNNL.check(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                          &src, &wAny, &biasMD, &dst, strides, pads, pads), "describe \(name)")
         var pd: dnnl_primitive_desc_t?
-        if transposed {
-            var desc = dnnl_deconvolution_desc_t()
-            try DNNL.check(dnnl_deconvolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_deconvolution_direct,
-                                                                &src, &wAny, &biasMD, &dst, strides, pads, pads), "describe \(name)")
-            try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "plan \(name)")
-        } else {
-            var desc = dnnl_convolution_desc_t()
-            try DNNL.check(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-                                                              &src, &wAny, &biasMD, &dst, strides, pads, pads), "describe \(name)")
-            try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "plan \(name)")
-        }
+        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "plan \(name)")
         defer { dnnl_primitive_desc_destroy(pd) }
         let weightsMD = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
-        // PyTorch stores conv weights [out, in, k] and transposed-conv weights [in, out, k].
-        let w = try constant(weights, dims: wDims, tag: transposed ? dnnl_iodhw : dnnl_oidhw, as: weightsMD, name: "\(name).weight")
+        let w = try constant(weights, dims: wDims, tag: dnnl_oidhw, as: weightsMD, name: "\(name).weight")
         let b = try constant(bias, dims: [cout], tag: dnnl_a, as: biasMD, name: "\(name).bias")
-        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source.memory), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: w),
+        let args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source.memory), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: w),
                     dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: b), dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination.memory)]
         let outVoxels = Double(destination.size.x * destination.size.y * destination.size.z)
-        let inVoxels = Double(source.size.x * source.size.y * source.size.z)
-        let count = flops ?? 2 * Double(cin * cout * kernel.x * kernel.y * kernel.z) * (transposed ? inVoxels : outVoxels)
+        let count = flops ?? 2 * Double(cin * cout * kernel.x * kernel.y * kernel.z) * outVoxels
         try addStep(name, pd!, args: args, flops: count)
         // oneDNN 2.6.3 has a PReLU post-op, but any convolution that uses it falls back to the reference kernel
         // (measured: 30× slower), so PReLU runs as its own in-place primitive.

@@ -24,6 +24,7 @@ public final class Localizer: Sendable {
     private let thread: InferenceThread
     private let network: CompiledVNet
     private let logger: Logger
+    private let gate = PipelineGate()
 
     private init(weights: ModelWeights, network: CompiledVNet, thread: InferenceThread, loadMilliseconds: Double, logger: Logger) {
         modelName = weights.modelName
@@ -100,11 +101,25 @@ public final class Localizer: Sendable {
             "model": "\(localizer.modelName)", "precision": "\(localizer.path.rawValue)", "isa": "\(DNNL.isaName)",
             "primitives": "\(built.1.steps.count)", "load_ms": "\(Int(milliseconds.rounded()))",
         ])
+        if ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil {
+            // libgomp reads this only at process start, so it cannot be set from here.
+            logger.notice("OMP_WAIT_POLICY is unset: OpenMP threads spin at barriers, which is slow on a shared or busy host; set OMP_WAIT_POLICY=passive")
+        }
         return localizer
     }
 
     /// Segments one sagittal localizer stack. Slices that are not one parallel stack throw `.badInput`.
+    ///
+    /// Runs are serialised: preprocessing uses both cores, and nothing may compete with the network for them.
     public func segment(sagittal slices: [Slice]) async throws(ModelError) -> LocalizerResult {
+        await gate.enter()
+        let result: Result<LocalizerResult, ModelError>
+        do { result = .success(try await run(slices)) } catch { result = .failure(error) }
+        await gate.leave()
+        return try result.get()
+    }
+
+    private func run(_ slices: [Slice]) async throws(ModelError) -> LocalizerResult {
         let preprocessor = preprocessor
         let t0 = DispatchTime.now().uptimeNanoseconds
         let prepared = try await Self.onDispatch { () throws(ModelError) in try preprocessor.prepare(slices) }
@@ -112,11 +127,11 @@ public final class Localizer: Sendable {
             throw ModelError(.badInput, "the model grid \(prepared.grid.size) does not match the network input \(inputSize)")
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        let output = try await forward(prepared.values)
+        let probabilities = try await forward(prepared.values)
         let t2 = DispatchTime.now().uptimeNanoseconds
         let postprocessor = postprocessor
         let segmentation = try await Self.onDispatch { () throws(ModelError) in
-            postprocessor.segmentation(probabilities: output.probabilities, grid: prepared.grid)
+            postprocessor.segmentation(probabilities: probabilities, grid: prepared.grid)
         }
         let t3 = DispatchTime.now().uptimeNanoseconds
         let timings = LocalizerResult.Timings(preprocessMilliseconds: Double(t1 - t0) / 1e6, inferenceMilliseconds: Double(t2 - t1) / 1e6,
@@ -128,22 +143,34 @@ public final class Localizer: Sendable {
         return LocalizerResult(segmentation: segmentation, grid: prepared.grid, timings: timings)
     }
 
-    /// The network's raw output for a C-order `[D, H, W]` input of `inputSize`.
+    /// The network's outputs in PyTorch's layout, for parity checks.
     @_spi(Diagnostics) public struct Output: Sendable {
         /// `[classes, D, H, W]`.
         public var probabilities: [Float]
-        /// `[classes, D, H, W]`, when asked for.
-        public var logits: [Float]?
+        /// `[classes, D, H, W]`.
+        public var logits: [Float]
     }
 
-    /// Runs the network alone on the inference thread.
-    @_spi(Diagnostics) public func forward(_ values: [Float], logits: Bool = false) async throws(ModelError) -> Output {
+    /// Runs the network alone on the inference thread, as `segment` does: softmax probabilities channels-last,
+    /// `[D, H, W, classes]`, for a C-order `[D, H, W]` input of `inputSize`.
+    @_spi(Diagnostics) public func forward(_ values: [Float]) async throws(ModelError) -> [Float] {
+        try checkInput(values)
+        let network = network
+        return try await thread.run { () throws(ModelError) in try network.forward(values) }
+    }
+
+    /// Runs the network and returns logits and probabilities reordered to `[classes, D, H, W]`.
+    @_spi(Diagnostics) public func forwardChannelsFirst(_ values: [Float]) async throws(ModelError) -> Output {
+        try checkInput(values)
+        let network = network
+        let result = try await thread.run { () throws(ModelError) in try network.forwardChannelsFirst(values) }
+        return Output(probabilities: result.probabilities, logits: result.logits)
+    }
+
+    private func checkInput(_ values: [Float]) throws(ModelError) {
         guard values.count == inputSize.x * inputSize.y * inputSize.z else {
             throw ModelError(.badInput, "network input has \(values.count) values, expected \(inputSize.x * inputSize.y * inputSize.z)")
         }
-        let network = network
-        let result = try await thread.run { () throws(ModelError) in try network.forward(values, wantLogits: logits) }
-        return Output(probabilities: result.probabilities, logits: result.logits)
     }
 
     /// One profiled forward pass: per primitive name, implementation, wall ms and convolution FLOPs.

@@ -8,21 +8,23 @@ public struct Postprocessor: Sendable {
         self.classNames = classNames
     }
 
-    /// `probabilities` is `[classes, D, H, W]` in C order, on `grid`.
+    /// `probabilities` is channels-last, `[D, H, W, classes]` in C order, on `grid`.
     public func segmentation(probabilities: [Float], grid: VoxelGrid) -> Segmentation {
-        let count = grid.voxelCount
-        precondition(probabilities.count == classNames.count * count)
-        var best = [Float](repeating: -1, count: count)
+        let count = grid.voxelCount, classes = classNames.count
+        precondition(probabilities.count == classes * count)
+        var best = [Float](repeating: 0, count: count)
         var labels = [UInt8](repeating: 0, count: count)
-        // Class-major sweep: each pass streams one contiguous class plane.
+        // Each voxel's class scores are contiguous: one streaming pass.
         probabilities.withUnsafeBufferPointer { p in
-            for c in 0..<classNames.count {
-                let plane = p.baseAddress! + c * count
-                let label = UInt8(c)
-                for v in 0..<count where plane[v] > best[v] {
-                    best[v] = plane[v]
-                    labels[v] = label
+            for v in 0..<count {
+                let scores = p.baseAddress! + v * classes
+                var label = 0, top = scores[0]
+                for c in 1..<classes where scores[c] > top {
+                    top = scores[c]
+                    label = c
                 }
+                best[v] = top
+                labels[v] = UInt8(label)
             }
         }
         return Segmentation(labels: Volume(grid: grid, voxels: labels), classNames: classNames, confidence: best)

@@ -1,3 +1,4 @@
+import Dispatch
 import SpinePlanDICOM
 import SpinePlanGeometry
 
@@ -29,10 +30,34 @@ public struct Preprocessor: Sendable {
         guard let grid = modelGrid.place(ordered.map(\.plane)) else {
             throw ModelError(.badInput, "the model grid cannot be placed on these slices")
         }
-        let raw = modelGrid.resample(ordered.map { ($0.plane, $0.pixels) }, onto: grid, interpolation: .linear)
+        let raw = resample(ordered.map { ($0.plane, $0.pixels) }, onto: grid)
         guard let values = ModelGrid.normalise(raw) else {
             throw ModelError(.badInput, "the sagittal stack has no positive signal inside the model grid")
         }
         return (grid, values)
     }
+
+    /// `ModelGrid.resample` one depth plane per task on all cores: each plane is a one-deep grid with the same axes,
+    /// so the sampling rule (and the result) is the same as resampling the whole grid at once.
+    func resample(_ slices: [(plane: ImagePlane, pixels: [Float])], onto grid: VoxelGrid) -> [Float] {
+        let planeSize = grid.size.x * grid.size.y
+        var out = [Float](repeating: 0, count: grid.voxelCount)
+        let modelGrid = modelGrid
+        out.withUnsafeMutableBufferPointer { buffer in
+            let base = UnsafeSendableBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: grid.size.z) { d in
+                let origin = grid.point(atIndex: Vector3(0, 0, Double(d)))
+                guard let plane = VoxelGrid(size: SIMD3(grid.size.x, grid.size.y, 1), origin: origin, axes: grid.axes) else { return }
+                let values = modelGrid.resample(slices, onto: plane, interpolation: .linear)
+                for i in 0..<planeSize { base.buffer[d * planeSize + i] = values[i] }
+            }
+        }
+        return out
+    }
+}
+
+/// A buffer that parallel tasks write to at disjoint offsets.
+private struct UnsafeSendableBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Float>
+    init(_ buffer: UnsafeMutableBufferPointer<Float>) { self.buffer = buffer }
 }

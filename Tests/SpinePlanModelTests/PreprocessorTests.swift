@@ -41,8 +41,8 @@ import SpinePlanTestSupport
     @Test("the argmax and its probability per voxel become labels and confidence")
     func postprocess() throws {
         let grid = try #require(VoxelGrid(size: SIMD3(3, 1, 1), origin: .zero, axes: .identity))
-        // [classes, voxels]: voxel 0 → class 2, voxel 1 → class 0, voxel 2 → class 1.
-        let probabilities: [Float] = [0.1, 0.7, 0.2, 0.3, 0.2, 0.5, 0.6, 0.1, 0.3]
+        // Channels-last [voxels, classes]: voxel 0 → class 2, voxel 1 → class 0, voxel 2 → class 1.
+        let probabilities: [Float] = [0.1, 0.3, 0.6, 0.7, 0.2, 0.1, 0.2, 0.5, 0.3]
         let segmentation = Postprocessor(classNames: ["background", "L4", "L4/L5"]).segmentation(probabilities: probabilities, grid: grid)
         #expect(segmentation.labels.voxels == [2, 0, 1])
         #expect(segmentation.confidence == [0.6, 0.7, 0.5])

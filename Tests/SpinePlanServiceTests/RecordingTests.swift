@@ -17,6 +17,8 @@ import SpinePlanDICOM
         let message = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
         for chunk in stride(from: 0, to: message.count, by: 7) { h.update(message[chunk..<min(chunk + 7, message.count)]) }
         #expect(h.finalizeHex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        // A non-contiguous collection takes the copying path and must agree.
+        #expect(SHA256.hex(Array("abc".utf8).lazy.map { $0 }) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test("instances round-trip byte-identical, with plan, arrival times and AE titles")

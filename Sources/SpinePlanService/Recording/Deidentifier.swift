@@ -2,7 +2,8 @@
 /// UID map, so references between the localizer, the SR and the overlay still resolve after export.
 ///
 /// Rules, in order: private attributes are removed; the profile's listed attributes are removed (X) or emptied (Z);
-/// every PN, DA, DT and TM value is emptied (no longitudinal-date option); every UID outside the DICOM root
+/// every PN value is emptied and every DA, DT and TM value becomes a dummy (1900-01-01, 00:00; no longitudinal-date
+/// option); every UID outside the DICOM root
 /// `1.2.840.10008.` is replaced by a `2.25.` UID derived from a per-export random salt; and Patient Identity Removed,
 /// De-identification Method and its code sequence (113100, DCM) are added.
 final class Deidentifier {
@@ -18,7 +19,7 @@ final class Deidentifier {
     static let removed: Set<UInt32> = [
         0x0008_0080, 0x0008_0081, 0x0008_0082, 0x0008_0092, 0x0008_0094, 0x0008_0096, 0x0008_1010, 0x0008_1030, 0x0008_103E,
         0x0008_1040, 0x0008_1048, 0x0008_1049, 0x0008_1050, 0x0008_1052, 0x0008_1060, 0x0008_1062, 0x0008_1070, 0x0008_1072,
-        0x0008_1080, 0x0008_1084, 0x0008_1110, 0x0008_1111, 0x0008_1120, 0x0008_2111, 0x0008_4000,
+        0x0008_1080, 0x0008_1084, 0x0008_1110, 0x0008_1120, 0x0008_2111, 0x0008_4000,
         0x0010_0021, 0x0010_0032, 0x0010_0050, 0x0010_1000, 0x0010_1001, 0x0010_1002, 0x0010_1005, 0x0010_1010, 0x0010_1020,
         0x0010_1030, 0x0010_1040, 0x0010_1060, 0x0010_1080, 0x0010_1081, 0x0010_1090, 0x0010_2150, 0x0010_2152, 0x0010_2154,
         0x0010_2160, 0x0010_2180, 0x0010_21A0, 0x0010_21B0, 0x0010_21F0, 0x0010_4000,
@@ -35,11 +36,14 @@ final class Deidentifier {
 
     /// Attributes the profile keeps present but empties (Z, or D where an empty value is valid).
     static let emptied: Set<UInt32> = [
-        0x0008_0050, 0x0008_0090, 0x0010_0010, 0x0010_0020, 0x0010_0030, 0x0010_0040, 0x0018_1030, 0x0020_0010,
+        0x0008_0050, 0x0008_1111, 0x0008_0090, 0x0010_0010, 0x0010_0020, 0x0010_0030, 0x0010_0040, 0x0018_1030, 0x0020_0010,
         0x0040_A123, 0x0070_0084,
     ]
 
     static let dicomRoot = "1.2.840.10008."
+
+    /// What every date and time becomes (no longitudinal-date option).
+    static let dummyDates: [String: String] = ["DA": "19000101", "TM": "000000", "DT": "19000101000000"]
 
     /// De-identifies one dataset (Explicit VR Little Endian bytes) and returns the new bytes.
     func apply(_ bytes: [UInt8]) throws(RecordingError) -> [UInt8] {
@@ -49,7 +53,7 @@ final class Deidentifier {
         var removed = ExplicitVRDataset.Element(group: 0x0012, element: 0x0062, vr: "CS")
         removed.setText("YES")
         var method = ExplicitVRDataset.Element(group: 0x0012, element: 0x0063, vr: "LO")
-        method.setText("DICOM PS3.15 Basic Application Level Confidentiality Profile (SpinePlan recording export)")
+        method.setText("PS3.15 Basic Profile (spineplan recording export)")
         var code = ExplicitVRDataset(elements: [])
         for (element, vr, text) in [(UInt16(0x0100), "SH", "113100"), (0x0102, "SH", "DCM"), (0x0104, "LO", "Basic Application Confidentiality Profile")] {
             var e = ExplicitVRDataset.Element(group: 0x0008, element: element, vr: vr)
@@ -86,9 +90,12 @@ final class Deidentifier {
             // Group 0000 (command) and 0002 (file meta) never belong in a stored dataset.
             if e.group % 2 == 1 || e.group == 0x0000 || e.group == 0x0002 || Self.removed.contains(e.tag) { continue }
             if e.group == 0x0012 && [0x0062, 0x0063, 0x0064].contains(e.element) { continue }
-            if Self.emptied.contains(e.tag) || ["PN", "DA", "DT", "TM"].contains(e.vr) {
+            if Self.emptied.contains(e.tag) || e.vr == "PN" {
                 e.value = []
                 e.items = []
+            } else if let dummy = Self.dummyDates[e.vr] {
+                // A dummy rather than nothing: Content Date and Time are Type 1 in an SR (the profile's D action).
+                if !e.value.isEmpty { e.setText(dummy) }
             } else if e.vr == "UI" {
                 let values = e.text.split(separator: "\\", omittingEmptySubsequences: false).map { remap(String($0)) }
                 e.setText(values.joined(separator: "\\"))

@@ -68,6 +68,17 @@ enum RecordingFixtures {
         return ScanPlan(planes: planes, abstained: false, warnings: [], model: "vnet@test", timings: ["total": 80])
     }
 
+    /// SpinePlan's SR for a plan, with the localizer as evidence and its patient and study.
+    static func report(_ plan: ScanPlan, evidence: [Slice]) throws -> DICOMObject {
+        let planes = plan.planes.map { p in
+            StructuredReportWriter.Plane(level: p.level, corners: StructuredReportWriter.Plane.rectangle(
+                centre: p.centre, row: p.rowDirection, column: p.columnDirection, fieldOfView: p.fieldOfView),
+                                         thickness: p.thickness, spacing: p.spacing, slices: p.slices, confidence: p.confidence)
+        }
+        return try StructuredReportWriter.make(planes: planes, source: evidence[0], evidence: evidence,
+                                               device: .init(uid: DICOMUID.make(), modelName: "vnet@test", softwareVersion: "test"))
+    }
+
     /// Records a complete session of `count` instances and returns its folder.
     static func record(in root: String, count: Int = 3, plan: ScanPlan? = RecordingFixtures.plan(), sessionID: String = UUID().uuidString,
                        startedAt: Date = Date(), configuration: RecordingConfiguration? = nil,
@@ -80,7 +91,7 @@ enum RecordingFixtures {
             instances.append(instance)
             session.record(instance: instance, arrivalOffset: Double(i) * 0.25)
         }
-        let report = try object(0)
+        let report = try self.report(plan ?? RecordingFixtures.plan(), evidence: instances.flatMap(\.slices))
         guard let folder = session.finish(plan: plan, sr: try report.encoded(), overlay: nil, overlayPNG: overlayPNG,
                                           model: "vnet@test", software: "spineplan 0.0-test", timings: ["total": 80]) else {
             throw RecordingError(.io, "recording did not finish")

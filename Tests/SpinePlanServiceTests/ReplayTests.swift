@@ -164,7 +164,24 @@ import SpinePlanTestSupport
         #expect(Set(objects.map { $0.root.trimmed(.frameOfReferenceUID) ?? "" }).count == 1)
         let sr = try DICOMObject(contentsOfFile: exported.directory + "/sr.dcm")
         #expect(sr.root.trimmed(.studyInstanceUID) == studies.first)
-        #expect(sr.root.trimmed(.sopInstanceUID) == objects[0].root.trimmed(.sopInstanceUID))
+        // The SR's evidence points at the exported localizer, and the plan in it survives.
+        var evidence: [String] = []
+        let requested = Tag(0x0040, 0xA375), series = Tag(0x0008, 0x1115), sops = Tag(0x0008, 0x1199), sop = Tag(0x0008, 0x1155)
+        for i in 0..<sr.root.sequenceCount(requested) {
+            guard let study = sr.root.sequenceItem(requested, i) else { continue }
+            for j in 0..<study.sequenceCount(series) {
+                guard let s = study.sequenceItem(series, j) else { continue }
+                for k in 0..<s.sequenceCount(sops) { if let u = s.sequenceItem(sops, k)?.trimmed(sop) { evidence.append(u) } }
+            }
+        }
+        #expect(Set(evidence) == Set(objects.compactMap { $0.root.trimmed(.sopInstanceUID) }))
+        #expect(!PlanComparison(recorded: try source.plan(), replayed: try StructuredReportPlan.plan(from: sr)).isRegression)
+        // The exported SR is still a valid object (dates become dummies, not blanks, where the IOD needs them).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/dciodvfy") {
+            let check = try await Subprocess.run("/usr/bin/dciodvfy", [exported.directory + "/sr.dcm"])
+            let errors = (check.stdout + check.stderr).split(separator: "\n").filter { $0.hasPrefix("Error") }
+            #expect(errors.isEmpty, "\(errors)")
+        }
         #expect(objects.allSatisfy { $0.root.trimmed(.patientIdentityRemoved) == "YES" })
         // Geometry and pixels survive, so the export still replays.
         let slices = try exported.receivedInstances().flatMap(\.slices)

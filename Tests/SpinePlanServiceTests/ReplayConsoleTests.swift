@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import SpinePlanDICOM
+import SpinePlanGeometry
 import SpinePlanPlanner
 import SpinePlanTestSupport
 @testable import SpinePlanService
@@ -57,5 +58,22 @@ import SpinePlanTestSupport
             #expect(latency >= 0 && latency < 8)
             #expect(!PlanComparison(recorded: plan, replayed: run.plan, tolerance: ReplayTolerance(centreMillimetres: 0.01, normalDegrees: 0.01)).isRegression)
         }
+    }
+
+    @Test("the console turns the daemon's overlay image back into the PNG the daemon rendered")
+    func overlayPNG() throws {
+        let slice = try RecordingFixtures.instance(0).slices[0]
+        let rendering = OverlayImageWriter.render(midSagittal: slice, stacks: [
+            .init(label: "L4/L5", centre: slice.plane.point(column: 8, row: 8), normal: Vector3(0, 0.2, -1).normalized,
+                  fieldOfView: SIMD2(20, 20), slices: 5, spacing: 4),
+        ], notes: ["qa"])
+        let object = try OverlayImageWriter.make(rendering, source: slice)
+        let instance = ReceivedInstance(associationID: 1, callingAETitle: "SPINEPLAN", peerAddress: "127.0.0.1",
+                                        sopClassUID: SOPClass.secondaryCaptureImageStorage, sopInstanceUID: "1.2.3",
+                                        transferSyntaxUID: TransferSyntax.explicitVRLittleEndian,
+                                        datasetBytes: try object.encoded(), slices: [])
+        #expect(ConsoleReplay.png(instance) == rendering.png)
+        let mr = try RecordingFixtures.instance(1)
+        #expect(ConsoleReplay.png(mr) == nil)
     }
 }

@@ -96,6 +96,8 @@ public final class ConsoleReplay: Sendable {
             throw RecordingError(.io, "no SR came back from \(target) within \(Int(timeoutSeconds)) s (listening as \(scp.configuration.aeTitle) on port \(port))")
         }
         let latency = RecordingSession.seconds(arrival.receivedAt - lastResponse)
+        // The overlay usually follows the SR on the same association; give it a moment, it is optional.
+        let overlay = await results.waitForOverlay(study: study, timeoutSeconds: 2)
         let plan: ScanPlan
         do {
             let object = try DICOMObject(datasetBytes: arrival.instance.datasetBytes, transferSyntax: arrival.instance.transferSyntaxUID)
@@ -105,7 +107,17 @@ public final class ConsoleReplay: Sendable {
         } catch {
             throw RecordingError(.corrupt, "the SR from \(target) is unreadable: \(error)")
         }
-        return ReplayedRun(plan: plan, latencySeconds: latency)
+        return ReplayedRun(plan: plan, overlayPNG: overlay.flatMap(Self.png), latencySeconds: latency)
+    }
+
+    /// PNG of an 8-bit RGB overlay image (SpinePlan's Secondary Capture), for the HTML report; nil for anything else.
+    static func png(_ instance: ReceivedInstance) -> [UInt8]? {
+        guard let object = try? DICOMObject(datasetBytes: instance.datasetBytes, transferSyntax: instance.transferSyntaxUID) else { return nil }
+        let root = object.root
+        guard root.trimmed(.photometricInterpretation) == "RGB", root.int(.samplesPerPixel) == 3, root.int(.bitsAllocated) == 8,
+              root.int(Tag(0x0028, 0x0006)) ?? 0 == 0, let rows = root.int(.rows), let columns = root.int(.columns),
+              let pixels = root.bytes(.pixelData), pixels.count >= rows * columns * 3 else { return nil }
+        return PNGEncoder.rgb(width: columns, height: rows, pixels: Array(pixels.prefix(rows * columns * 3)))
     }
 }
 
@@ -124,6 +136,7 @@ final class ResultInbox: InstanceSink {
 
     private struct State {
         var arrivals: [Arrival] = []
+        var overlays: [String: ReceivedInstance] = [:]
         var expired: Set<UUID> = []
         var waiters: [(study: String, id: UUID, continuation: CheckedContinuation<Arrival?, Never>)] = []
     }
@@ -132,9 +145,12 @@ final class ResultInbox: InstanceSink {
 
     func accept(_ instance: ReceivedInstance) -> StoreVerdict {
         let now = ContinuousClock.now
-        guard instance.sopClassUID == SOPClass.comprehensive3DSR else { return .stored }
         let study = (try? DICOMObject(datasetBytes: instance.datasetBytes, transferSyntax: instance.transferSyntaxUID))?
             .root.trimmed(.studyInstanceUID) ?? ""
+        guard instance.sopClassUID == SOPClass.comprehensive3DSR else {
+            if instance.sopClassUID == SOPClass.secondaryCaptureImageStorage { state.withLock { $0.overlays[study] = instance } }
+            return .stored
+        }
         let arrival = Arrival(instance: instance, study: study, receivedAt: now)
         let waiter: CheckedContinuation<Arrival?, Never>? = state.withLock { s in
             if let i = s.waiters.firstIndex(where: { $0.study == study }) { return s.waiters.remove(at: i).continuation }
@@ -145,9 +161,22 @@ final class ResultInbox: InstanceSink {
         return .stored
     }
 
-    /// Drops SRs of a study left over from an earlier replay of the same recording.
+    /// Drops SRs and overlays of a study left over from an earlier replay of the same recording.
     func forget(study: String) {
-        state.withLock { $0.arrivals.removeAll { $0.study == study } }
+        state.withLock {
+            $0.arrivals.removeAll { $0.study == study }
+            $0.overlays[study] = nil
+        }
+    }
+
+    /// The overlay of a study, polling briefly: it is a nicety for the report, so no waiter machinery.
+    func waitForOverlay(study: String, timeoutSeconds: Double) async -> ReceivedInstance? {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeoutSeconds * 1000))
+        while true {
+            if let overlay = state.withLock({ $0.overlays.removeValue(forKey: study) }) { return overlay }
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     func waitForReport(study: String, timeoutSeconds: Double) async -> Arrival? {

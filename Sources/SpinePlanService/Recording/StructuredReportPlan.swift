@@ -24,6 +24,7 @@ public enum StructuredReportPlan {
     ]
 
     /// The plan in an SR object. Planes with no readable polygon are skipped with a warning in the plan.
+    /// The SR does not carry abstention, so it is inferred: no planes, or any plane without a named level.
     public static func plan(from object: DICOMObject, model: String = "") throws(RecordingError) -> ScanPlan {
         let root = object.root
         guard root.trimmed(.sopClassUID) == SOPClass.comprehensive3DSR else {

@@ -114,7 +114,7 @@ public struct Planner: Sendable {
             confidence *= min(1, Double(disc.structure.count) / (0.35 * medianSize))
             confidence *= exp(-disc.structure.discardedFraction * 3)
             if let a = endplateAngle { confidence *= exp(-max(0, a - 4) / 8) }
-            if !coronalMeasured { confidence *= 0.85 }
+            if !coronalMeasured { confidence *= 0.6 }
             if abstained { confidence *= 0.5 }
             planes.append(ScanPlan.Plane(
                 level: disc.level, centre: fit.centre, rowDirection: row, columnDirection: column, normal: normal,

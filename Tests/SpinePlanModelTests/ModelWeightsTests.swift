@@ -142,4 +142,12 @@ struct ModelWeightsTests {
         }
         #expect(error?.code == .truncatedFile)
     }
+
+    @Test("the weights ship as a package resource, byte for byte the files in Sources/SpinePlanModel/Weights")
+    func bundled() throws {
+        let source = PythonPeer.packageRoot.appendingPathComponent("Sources/SpinePlanModel/Weights/spineplan-vnet.safetensors").path
+        let bundled = try #require(Localizer.bundledWeightsPath)
+        #expect(FileManager.default.contentsEqual(atPath: bundled, andPath: source))
+        #expect(FileManager.default.contentsEqual(atPath: ModelWeights.sidecarPath(for: bundled), andPath: ModelWeights.sidecarPath(for: source)))
+    }
 }

@@ -49,6 +49,17 @@ import SpinePlanTestSupport
         #expect(segmentation.classNames == ["background", "L4", "L4/L5"])
     }
 
+    @Test("normalisation by selection gives exactly ModelGrid.normalise's result, ties and zeros included",
+          arguments: [1, 2, 7, 1000, 65_537])
+    func normaliseBySelection(count: Int) {
+        var generator = SplitMix(seed: UInt64(count))
+        // Few distinct values (many ties), some zeros and negatives.
+        let values = (0..<count).map { _ in Float(Int(generator.next() % 97) - 10) / 3 }
+        #expect(Preprocessor.normalise(values) == ModelGrid.normalise(values))
+        let smooth = (0..<count).map { _ in Float(generator.next() % 1_000_000) / 1000 }
+        #expect(Preprocessor.normalise(smooth) == ModelGrid.normalise(smooth))
+    }
+
     static var gridScript: String { PythonPeer.packageRoot.appendingPathComponent("Training/spineplan_train/grid.py").path }
 
     @Test("the Swift model grid of a virtual-scanner session matches grid.py (numpy) to 1e-4",
@@ -69,5 +80,18 @@ import SpinePlanTestSupport
         for i in 0..<numpy.values.count { worst = max(worst, abs(numpy.values[i] - swift.values[i])) }
         #expect(worst <= 1e-4, "max |swift − numpy| = \(worst)")
         #expect(swift.values.contains { $0 > 0.5 }, "the grid holds signal")
+    }
+}
+
+/// A small seeded generator, so the cases are the same on every run.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

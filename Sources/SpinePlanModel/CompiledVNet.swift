@@ -39,6 +39,9 @@ final class CompiledVNet: @unchecked Sendable {
     private var probabilitiesChannelsFirst: dnnl_memory_t?
     private var logitsChannelsFirst: dnnl_memory_t?
     private var activationType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }
+    /// The inference thread: every later call is checked against it in debug builds.
+    private let owner = pthread_self()
+    private func assertOwner() { assert(pthread_equal(owner, pthread_self()) != 0, "oneDNN used off the inference thread") }
 
     /// Builds every primitive for inputs of `size` (D, H, W); `precision` must be `.bf16` or `.f32`.
     init(weights: ModelWeights, precision: Precision, size: SIMD3<Int>) throws(ModelError) {
@@ -67,6 +70,7 @@ final class CompiledVNet: @unchecked Sendable {
 
     /// Releases every oneDNN object. Idempotent.
     func destroy() {
+        assertOwner()
         for step in steps { dnnl_primitive_destroy(step.primitive) }
         for step in channelsFirstSteps { dnnl_primitive_destroy(step.primitive) }
         steps = []
@@ -96,6 +100,7 @@ final class CompiledVNet: @unchecked Sendable {
     }
 
     private func run(_ values: [Float], _ steps: [Step]) throws(ModelError) {
+        assertOwner()
         precondition(values.count == voxelCount)
         values.withUnsafeBytes { source in
             dnnl_memory_get_data_handle_raw(input!).copyMemory(from: source.baseAddress!, byteCount: source.count)
@@ -106,6 +111,7 @@ final class CompiledVNet: @unchecked Sendable {
 
     /// Runs the network once, waiting after each primitive, and returns each step's wall time in ms.
     func profile(_ values: [Float]) throws(ModelError) -> [(step: Step, milliseconds: Double)] {
+        assertOwner()
         values.withUnsafeBytes { source in
             dnnl_memory_get_data_handle_raw(input!).copyMemory(from: source.baseAddress!, byteCount: source.count)
         }

@@ -27,6 +27,12 @@ public struct ModelWeights: Sendable {
             throw ModelError(.unsupportedArchitecture,
                              "model sidecar \(sidecarPath): input_grid.shape_dhw \(grid) is not a multiple of the total stride \([total.x, total.y, total.z])")
         }
+        guard sidecar.inputGrid.inPlaneSpacingMillimetres > 0 else {
+            throw ModelError(.unsupportedArchitecture, "model sidecar \(sidecarPath): input_grid.in_plane_spacing_mm must be positive")
+        }
+        guard Set(sidecar.classes).count == sidecar.classes.count else {
+            throw ModelError(.unsupportedArchitecture, "model sidecar \(sidecarPath): class names must be unique")
+        }
         let file = try SafeTensorsFile(path: path)
         var tensors: [String: [Float]] = [:]
         for (name, shape) in architecture.tensors {
@@ -39,7 +45,12 @@ public struct ModelWeights: Sendable {
             guard entry.shape == shape else {
                 throw ModelError(.mismatchedTensor, "weights file \(path): tensor \(name) has shape \(entry.shape), expected \(shape)")
             }
-            tensors[name] = try file.floats(name)
+            let values = try file.floats(name)
+            // A flipped bit in an exponent is not a shape error, but it would silently poison every output.
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError(.mismatchedTensor, "weights file \(path): tensor \(name) holds a non-finite value at element \(bad)")
+            }
+            tensors[name] = values
         }
         let expected = Set(architecture.tensors.map(\.name))
         if let extra = file.entries.keys.sorted().first(where: { !expected.contains($0) }) {

@@ -58,6 +58,11 @@ struct LocalizerSessionTests {
                 Issue.record("predicted disc \(name) is not in the truth (\(session.summary.truth.discs.map(\.level)))")
                 continue
             }
+            // A disc cut by the edge of the grid has a biased centroid whatever the network does: skip those.
+            let index = labels.grid.index(of: truth.centre)
+            let margin = 10 / result.grid.axes.c0.length
+            guard index.x >= margin, index.y >= margin, index.x <= Double(labels.grid.size.x - 1) - margin,
+                  index.y <= Double(labels.grid.size.y - 1) - margin, index.z >= 0, index.z <= Double(labels.grid.size.z - 1) else { continue }
             let distance = (centroid - truth.centre).length
             #expect(distance <= 3, "\(name): centroid \(distance) mm from truth")
         }

@@ -105,6 +105,7 @@ struct ModelWeightsTests {
         }
         try check("dec0.out_act.weight") { t in t.removeAll { $0.name == "dec0.out_act.weight" } }
         try check("in.act.weight") { t in t[t.firstIndex { $0.name == "in.act.weight" }!].dtype = "F64" }
+        try check("down2.conv.bias") { t in t[t.firstIndex { $0.name == "down2.conv.bias" }!].values[1] = .nan }
         try check("enc0.block.7.conv.weight") { t in t.append(.init(name: "enc0.block.7.conv.weight", shape: [2], values: [1, 2])) }
         // The untouched tensors rewritten by the test writer load: the writer is not what fails.
         #expect(loadError(try copy(weights: SafeTensorsWriter(tensors: tensors).bytes(), in: directory)) == nil)
@@ -122,6 +123,10 @@ struct ModelWeightsTests {
         #expect(wider?.code == .mismatchedTensor)
         #expect(wider?.message.contains("in.conv.weight") == true, "\(wider?.message ?? "")")
         json["channels"] = channels
+        let classes = try #require(json["classes"] as? [String])
+        json["classes"] = classes + [classes[1]]
+        #expect(loadError(try copy(sidecar: try JSONSerialization.data(withJSONObject: json), in: directory))?.code == .unsupportedArchitecture)
+        json["classes"] = classes
         json["architecture"] = "UNet3D"
         let other = loadError(try copy(sidecar: try JSONSerialization.data(withJSONObject: json), in: directory))
         #expect(other?.code == .unsupportedArchitecture)

@@ -153,6 +153,14 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool over
         T_ASC_RejectParameters rej{result, source, reason};
         ASC_rejectAssociation(assoc, &rej);
         event(SPDCM_EVENT_REJECTED, id, calling, called, peer.c_str(), why);
+        // PS3.8 9.1.4: after A-ASSOCIATE-RJ the requestor closes the connection. Closing first can reset it
+        // before a loaded peer has read the rejection, which it then sees as an abort; wait up to 1 s.
+        ::shutdown(fd, SHUT_WR);
+        char drain[512];
+        for (int waited = 0; waited < 1000; waited += 100) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 100) > 0 && ::recv(fd, drain, sizeof drain, 0) <= 0) break;
+        }
         ASC_dropAssociation(assoc);
         ASC_destroyAssociation(&assoc);
     };

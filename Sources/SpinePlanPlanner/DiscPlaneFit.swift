@@ -27,7 +27,8 @@ struct DiscPlaneFit: Sendable {
         fit(points: structure.points, grid: grid, refineEndplates: refineEndplates)
     }
 
-    static func fit(points: [Vector3], grid: VoxelGrid, refineEndplates: Bool = true) -> DiscPlaneFit? {
+    static func fit(points: [Vector3], grid: VoxelGrid, refineEndplates: Bool = true,
+                    estimateLateralCentre: Bool = true) -> DiscPlaneFit? {
         guard points.count >= 3 else { return nil }
         let r = grid.axes.c0.normalized, c = grid.axes.c1.normalized, n = r.cross(c).normalized
         var centroid = Vector3.zero
@@ -102,9 +103,46 @@ struct DiscPlaneFit: Sendable {
         for (_, v) in columns { let mid = (v.lo + v.hi) / 2; sumSq += mid * mid }
         let variance = ss / Double(points.count)
         if normal.z > 0 { normal = -normal }
-        return DiscPlaneFit(centre: centroid, normal: normal, lateralTiltMeasured: lateral,
+        var centre = centroid
+        if estimateLateralCentre, let offset = lateralCentreOffset(slices, spacing: spacing) {
+            // Move within the fitted plane, so the stack's position along its normal is unchanged.
+            let inPlane = (n - normal * n.dot(normal))
+            if inPlane.length > 0.5 { centre += inPlane.normalized * (offset / inPlane.normalized.dot(n)) }
+        }
+        return DiscPlaneFit(centre: centre, normal: normal, lateralTiltMeasured: lateral,
                             residual: (sumSq / Double(max(columns.count, 1))).squareRoot(),
                             thickness: (12 * variance).squareRoot())
+    }
+
+    /// Lateral offset (mm along the grid normal, from the centroid) of the disc's true middle.
+    ///
+    /// A few sagittal slices sample a 50 mm wide disc unevenly, so the centroid follows the slices. The section
+    /// of an elliptic disc at lateral offset x has an area ∝ √(1 − (x − x0)²/a²): area² is a downward parabola in
+    /// x whose vertex is the middle. Needs three slices and a clear vertex inside the sampled range.
+    static func lateralCentreOffset(_ slices: [Int: [SIMD3<Double>]], spacing: Double) -> Double? {
+        let samples = slices.filter { $0.value.count >= 3 }.map { (x: $0.value.map(\.z).reduce(0, +) / Double($0.value.count),
+                                                                 a2: Double($0.value.count * $0.value.count)) }
+        guard samples.count >= 3 else { return nil }
+        // When the outermost slices already reach the disc's thin edges, the centroid is the better estimate.
+        let ordered = samples.sorted { $0.x < $1.x }
+        let peak = ordered.map(\.a2).max()!
+        guard max(ordered.first!.a2, ordered.last!.a2) >= 0.25 * peak else { return nil }
+        // Least squares a2 = p + q·x + r·x².
+        var m = [[Double]](repeating: [0, 0, 0], count: 3), v = [0.0, 0.0, 0.0]
+        for s in samples {
+            let row = [1, s.x, s.x * s.x]
+            for i in 0..<3 {
+                v[i] += row[i] * s.a2
+                for j in 0..<3 { m[i][j] += row[i] * row[j] }
+            }
+        }
+        guard let sol = solve3(m, v), sol[2] < 0 else { return nil }
+        let x0 = -sol[1] / (2 * sol[2])
+        let xs = samples.map(\.x)
+        let lo = xs.min()!, hi = xs.max()!
+        // Only trust a vertex inside the sampled range (extrapolating a parabola is not a measurement).
+        guard x0 >= lo - spacing / 2, x0 <= hi + spacing / 2 else { return nil }
+        return x0
     }
 
     /// Solves a 3×3 linear system by Cramer's rule; nil when singular.

@@ -20,9 +20,9 @@ public struct Planner: Sendable {
     }
 
     /// Minimum coherence of the coronal structure tensor for the coronal tilt to be used.
-    static let coronalCoherence = 0.35
+    static let coronalCoherence = 0.45
     /// Largest correction (degrees) the coronal localizer may make to the sagittal estimate.
-    static let coronalMaximumCorrection = 25.0
+    static let coronalMaximumCorrection = 18.0
 
     public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil) -> ScanPlan {
         var warnings: [String] = []

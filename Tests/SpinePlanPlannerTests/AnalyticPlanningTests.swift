@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SpinePlanGeometry
 import SpinePlanPlanner
@@ -103,5 +104,33 @@ import SpinePlanPlanner
             segmentation: AnalyticSpine.lumbar().segmentation(on: AnalyticSpine.grid()))
         #expect(plan.abstained)
         #expect(plan.abstentionReason?.contains("protocol") == true)
+    }
+}
+
+/// Confidence and protocol plumbing.
+@Suite struct PlannerConfidenceTests {
+    @Test("lower model probability gives lower plane confidence, geometry unchanged")
+    func modelProbability() {
+        let truth = AnalyticSpine.lumbar().segmentation(on: AnalyticSpine.grid(size: SIMD3(100, 140, 9)))
+        var uncertain = truth
+        uncertain.confidence = [Float](repeating: 0.55, count: truth.labels.voxels.count)
+        let a = Planner().plan(segmentation: truth), b = Planner().plan(segmentation: uncertain)
+        #expect(a.planes.count == 5 && b.planes.count == 5)
+        for (p, q) in zip(a.planes, b.planes) {
+            #expect(q.confidence < p.confidence * 0.7)
+            #expect((p.centre - q.centre).length < 1e-9)
+        }
+    }
+
+    @Test("a partial protocol decodes with defaults for the missing keys")
+    func protocolDefaults() throws {
+        let json = #"{"slices": 7, "fov_mm": [180, 160]}"#
+        let decoded = try JSONDecoder().decode(ScanProtocol.self, from: Data(json.utf8))
+        #expect(decoded.slices == 7)
+        #expect(decoded.fieldOfView == SIMD2(180, 160))
+        #expect(decoded.thickness == 4 && decoded.gap == 0.4)
+        #expect(decoded.discs == ScanProtocol.lumbarDiscs)
+        #expect(try JSONDecoder().decode(ScanProtocol.self, from: JSONEncoder().encode(decoded)) == decoded)
+        #expect(ScanProtocol(thickness: 0).problems.count == 1)
     }
 }

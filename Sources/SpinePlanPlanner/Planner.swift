@@ -25,6 +25,17 @@ public struct Planner: Sendable {
     static let coronalMaximumCorrection = 18.0
 
     public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil) -> ScanPlan {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var plan = planWithoutTiming(segmentation: segmentation, coronal: coronal)
+        let elapsed = clock.now - start
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        plan.timings["planner"] = ms
+        plan.timings["total"] = max(plan.timings["total"] ?? 0, ms)
+        return plan
+    }
+
+    func planWithoutTiming(segmentation: Segmentation, coronal: [CoronalImage]?) -> ScanPlan {
         var warnings: [String] = []
         let problems = scanProtocol.problems
         guard problems.isEmpty else {

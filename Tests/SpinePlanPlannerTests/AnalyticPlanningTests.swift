@@ -134,3 +134,29 @@ import SpinePlanPlanner
         #expect(ScanProtocol(thickness: 0).problems.count == 1)
     }
 }
+
+/// The estimator's own error on the 2.5 mm model grid with perfect labels (no resampling jitter): the floor
+/// that grid quantisation sets, quoted in Docs/planner.md.
+@Suite struct ModelGridQuantisationTests {
+    @Test("exact labels on the 2.5 mm model grid: random poses, tilts and slice spacings")
+    func quantisationFloor() {
+        var rng = SplitMixRandom(seed: 2026)
+        var angles: [Double] = [], distances: [Double] = []
+        for _ in 0..<6 {
+            let pose = Matrix3.rotation(axis: Vector3(rng.unit() - 0.5, rng.unit() - 0.5, rng.unit() - 0.5), degrees: 12 * rng.unit())
+            let tilts = (0..<5).map { i in (-10 + 6 * Double(i) + 4 * (rng.unit() - 0.5), 8 * (rng.unit() - 0.5)) }
+            let spine = AnalyticSpine.lumbar(origin: Vector3(10 * rng.unit(), 10 * rng.unit(), 10 * rng.unit()), pose: pose, tilts: tilts)
+            let grid = AnalyticSpine.grid(rotation: Matrix3.rotation(axis: Vector3(0, 0, 1), degrees: 10 * (rng.unit() - 0.5)),
+                                          size: SIMD3(128, 128, 9), inPlane: 2.5, sliceSpacing: 4 + 3 * rng.unit())
+            let plan = Planner().plan(segmentation: spine.segmentation(on: grid))
+            for e in AnalyticPlanningTests.errors(plan, spine) {
+                angles.append(e.angle)
+                distances.append(e.distance)
+            }
+        }
+        print("model-grid floor: \(angles.count) planes, angle median \(median(angles))° p90 \(percentile(angles, 0.9))° max \(angles.max() ?? .nan)°; through-plane median \(median(distances)) mm max \(distances.max() ?? .nan) mm")
+        #expect(angles.count == 30)
+        #expect(median(angles) <= 1.5)
+        #expect(distances.allSatisfy { $0 <= 0.6 })
+    }
+}

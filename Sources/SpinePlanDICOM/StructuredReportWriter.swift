@@ -119,7 +119,9 @@ public enum StructuredReportWriter {
                             frame_of_reference_uid: c(source.frameOfReferenceUID), device_uid: c(device.uid),
                             device_name: c(device.name), manufacturer: c("SpinePlan"), model_name: c(device.modelName),
                             software_version: c(device.softwareVersion),
-                            procedure_reported: code(("241620005", "SCT", "Magnetic resonance imaging of lumbar spine")),
+                            // SNOMED 241620005 is "Cardiac MRI"; no lumbar-spine MRI code could be verified, so the generic
+                            // "Imaging procedure" of CID 100 is used.
+                            procedure_reported: code(("363679005", "SCT", "Imaging procedure")),
                             groups: UnsafePointer(g.baseAddress), group_count: g.count,
                             evidence: UnsafePointer(e.baseAddress), evidence_count: e.count,
                             comments: UnsafePointer(cm.baseAddress), comment_count: cm.count)

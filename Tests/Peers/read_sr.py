@@ -21,6 +21,9 @@ def main(path):
            "series": str(ds.SeriesInstanceUID), "patient_id": str(ds.PatientID), "patient_name": str(ds.PatientName),
            "template": str(ds.ContentTemplateSequence[0].TemplateIdentifier),
            "root": ds.ConceptNameCodeSequence[0].CodeMeaning,
+           "procedure": [i.ConceptCodeSequence[0].CodeValue for i in ds.ContentSequence
+                         if i.ConceptNameCodeSequence[0].CodeValue == "121058"],
+           "observer_uid": [i.UID for i in ds.ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "121012"],
            "evidence": sorted(str(i.ReferencedSOPInstanceUID)
                               for s in ds.CurrentRequestedProcedureEvidenceSequence
                               for r in s.ReferencedSeriesSequence for i in r.ReferencedSOPSequence),

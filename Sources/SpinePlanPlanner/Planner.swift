@@ -43,8 +43,10 @@ public struct Planner: Sendable {
                             warnings: [], model: modelName)
         }
         let grid = segmentation.labels.grid
-        let (structures, notes) = StructureExtraction().structures(in: segmentation)
+        let (found, notes) = StructureExtraction().structures(in: segmentation)
         warnings += notes
+        let (structures, inferred) = DiscSpaceInference.infer(found, segmentation: segmentation)
+        warnings += inferred
         guard structures.contains(where: { $0.kind == .disc }) else {
             return ScanPlan(planes: [], abstained: true, abstentionReason: "no disc found in the segmentation",
                             warnings: warnings, model: modelName)
@@ -94,7 +96,12 @@ public struct Planner: Sendable {
 
             // Endplates: the facing surfaces of the vertebrae above and below, as a consistency check.
             let endplate = endplateNormal(disc, levels: levels, segmentation: segmentation)
-            let endplateAngle = endplate.map { normal.angleDegrees(to: $0.dot(normal) < 0 ? -$0 : $0) }
+            var endplateAngle = endplate.map { normal.angleDegrees(to: $0.dot(normal) < 0 ? -$0 : $0) }
+            // A disc rebuilt from the space between two bodies is only as good as their facing surfaces: use them.
+            if disc.structure.inferred, let e = endplate {
+                normal = e.dot(caudal) < 0 ? -e : e
+                endplateAngle = nil
+            }
 
             var coronalMeasured = fit.lateralTiltMeasured
             // The coronal localizer only decides the lateral tilt when the sagittal stack could not.

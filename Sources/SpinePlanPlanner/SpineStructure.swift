@@ -18,6 +18,8 @@ struct SpineStructure: Sendable {
     var depths: Set<Int>
     /// Voxels of the class outside the kept component, relative to the kept ones: fragmentation.
     var discardedFraction: Double
+    /// True for a disc reconstructed from the space between two vertebrae because its class was missing.
+    var inferred = false
 
     var count: Int { voxels.count }
 

@@ -83,3 +83,34 @@ import SpinePlanPlanner
         #expect(median(all.map(\.angle)) <= 1.5)
     }
 }
+
+/// Truth-fed planning on sessions acquired from the real volumes (`spineplan synth --from-volume … --export-labels`,
+/// directory named by `SPINEPLAN_PLANNER_REAL_DIR`). Their labels hold vertebral bodies only and no sacrum: the
+/// planner must abstain and still give unnamed planes on the disc spaces, which are compared with the references'
+/// discs by nearest centre.
+@Suite struct RealVolumeEvaluationTests {
+    static let directory = ProcessInfo.processInfo.environment["SPINEPLAN_PLANNER_REAL_DIR"]
+
+    @Test("vertebral-body labels of real volumes: abstention with unnamed planes on the disc spaces", .enabled(if: directory != nil))
+    func realVolumes() throws {
+        let root = try #require(Self.directory)
+        let cases = try FileManager.default.contentsOfDirectory(atPath: root).filter {
+            FileManager.default.fileExists(atPath: "\(root)/\($0)/labels/sag.npy")
+        }.sorted()
+        var through: [Double] = [], angles: [Double] = []
+        for name in cases {
+            let session = try SyntheticSession.load("\(root)/\(name)")
+            let plan = Planner().plan(segmentation: session.segmentation())
+            #expect(plan.abstained, "\(name): levels named without a sacrum")
+            for p in plan.planes {
+                guard let t = session.truth.discs.min(by: { ($0.centre - p.centre).length < ($1.centre - p.centre).length }) else { continue }
+                through.append(abs((t.centre - p.centre).dot(p.normal)))
+                angles.append(p.normal.angleDegrees(to: t.normal))
+            }
+            print("\(name): \(plan.planes.count) planes for \(session.truth.discs.count) reference discs; \(plan.abstentionReason ?? "")")
+        }
+        print(String(format: "REAL %d sessions, %d planes: through-plane median %.2f p90 %.2f mm; angle median %.2f p90 %.2f°",
+                     cases.count, through.count, median(through), percentile(through, 0.9), median(angles), percentile(angles, 0.9)))
+        #expect(!through.isEmpty)
+    }
+}

@@ -93,6 +93,26 @@ import SpinePlanScanner
         #expect(plan.abstained, "\(plan.warnings)")
     }
 
+    @Test("a disc missing from the labels is planned on the space between its vertebrae")
+    func missingDiscLabel() throws {
+        for session in try PlannerFixtures.typical.get() {
+            var segmentation = session.segmentation()
+            for name in ["L3/L4", "L5/S1"] {
+                let label = try #require(segmentation.classNames.firstIndex(of: name))
+                segmentation.labels.voxels = segmentation.labels.voxels.map { Int($0) == label ? 0 : $0 }
+            }
+            let plan = Planner().plan(segmentation: segmentation)
+            #expect(!plan.abstained, "\(plan.abstentionReason ?? "")")
+            #expect(plan.warnings.contains { $0.contains("L3/L4 is not labelled") })
+            let errors = PlaneError.compare(plan, session.truth)
+            for e in errors where ["L3/L4", "L5/S1"].contains(e.level) {
+                print("inferred \(e)")
+                #expect(e.throughPlane <= 1.5 && e.angle <= 5, "\(e)")
+            }
+            #expect(errors.filter { ["L3/L4", "L5/S1"].contains($0.level) }.count == 2)
+        }
+    }
+
     @Test("stacks are shortened to stay clear of the neighbouring discs")
     func stackClamping() throws {
         let session = try #require(try PlannerFixtures.typical.get().first)

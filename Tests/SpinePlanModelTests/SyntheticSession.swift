@@ -11,9 +11,9 @@ struct SyntheticSession {
     /// The first sagittal series, as `grid.py` picks it.
     var sagittal: [Slice]
 
-    init(seed: UInt64) throws {
+    init(seed: UInt64, labels: Bool = false) throws {
         directory = try TemporaryDirectory("spineplan-model")
-        let options = SynthesisOptions(outputDirectory: directory.path, seed: seed, count: 1, exportVolume: false)
+        let options = SynthesisOptions(outputDirectory: directory.path, seed: seed, count: 1, exportVolume: false, exportLabels: labels)
         summary = try VirtualScanner.synthesize(options: options)[0]
         var slices: [Slice] = []
         for file in summary.dicomFiles.sorted() {
@@ -26,9 +26,20 @@ struct SyntheticSession {
     }
 
     func remove() { directory.remove() }
+
+    /// The truth label map of the sagittal stack (`--export-labels`), one `[rows × columns]` map per slice in
+    /// acquisition order, and the label scheme (name → value).
+    func sagittalLabels() throws -> (maps: [[Float]], scheme: [String: Int]) {
+        let folder = (summary.directory as NSString).appendingPathComponent("labels")
+        let array = try NumpyFloatArray.read((folder as NSString).appendingPathComponent("sag.npy"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("labels.json"))))
+        let scheme = ((json as? [String: Any])?["label_scheme"] as? [String: Int]) ?? [:]
+        let plane = array.shape[1] * array.shape[2]
+        return ((0..<array.shape[0]).map { Array(array.values[($0 * plane)..<(($0 + 1) * plane)]) }, scheme)
+    }
 }
 
-/// Reads a little-endian float32 C-order `.npy` file (what `grid.py` writes).
+/// Reads a little-endian float32 or uint8 C-order `.npy` file (what `grid.py` and the label export write).
 enum NumpyFloatArray {
     struct Unsupported: Error, CustomStringConvertible {
         var description: String
@@ -42,13 +53,14 @@ enum NumpyFloatArray {
             : Int(data[8]) | Int(data[9]) << 8 | Int(data[10]) << 16 | Int(data[11]) << 24
         let start = major == 1 ? 10 : 12
         let header = String(decoding: data[start..<(start + headerLength)], as: UTF8.self)
-        guard header.contains("'<f4'"), header.contains("'fortran_order': False") else {
+        let bytes = header.contains("'|u1'") ? 1 : 4
+        guard header.contains("'<f4'") || bytes == 1, header.contains("'fortran_order': False") else {
             throw Unsupported(description: "\(path): \(header)")
         }
         let shapeText = header.components(separatedBy: "'shape': (")[1].components(separatedBy: ")")[0]
         let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let body = data[(start + headerLength)...]
-        let values = body.withUnsafeBytes { raw in
+        let values = bytes == 1 ? body.map(Float.init) : body.withUnsafeBytes { raw in
             (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
         }
         return (shape, values)

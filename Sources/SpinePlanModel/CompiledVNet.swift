@@ -57,6 +57,9 @@ final class CompiledVNet: @unchecked Sendable {
             try DNNL.check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "create a stream")
             self.stream = stream
             try build(weights)
+            // One pass on zeros at load: it faults in every buffer and oneDNN's scratchpad, so the first real
+            // localizer does not pay for that (measured ~100 ms) and load errors surface before the daemon is ready.
+            _ = try forward([Float](repeating: 0, count: voxelCount))
         } catch {
             destroy()
             throw error

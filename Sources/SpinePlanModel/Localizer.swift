@@ -17,7 +17,7 @@ public final class Localizer: Sendable {
     public let architecture: VNetArchitecture
     /// Input size (D, H, W) the primitives were built for.
     public let inputSize: SIMD3<Int>
-    /// Milliseconds from the start of `load` to primitives ready: file reading, validation, primitive creation.
+    /// Milliseconds from the start of `load` to ready: file reading, validation, primitive creation, one warm-up pass.
     public let loadMilliseconds: Double
     let preprocessor: Preprocessor
     let postprocessor: Postprocessor

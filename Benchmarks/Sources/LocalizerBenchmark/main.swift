@@ -79,7 +79,7 @@ print("model            \(first.modelName) (\(first.architecture.channels) chann
 print("cpu              \(cores) cores, oneDNN ISA \(Localizer.instructionSet), auto precision \(first.path.rawValue)")
 let environment = ProcessInfo.processInfo.environment
 print("openmp           OMP_WAIT_POLICY=\(environment["OMP_WAIT_POLICY"] ?? "(unset)") OMP_NUM_THREADS=\(environment["OMP_NUM_THREADS"] ?? "(unset)"); load average at start \(loadAverage())")
-print("first result     \(f1(firstResult)) ms from process start (load + primitives \(f1(first.loadMilliseconds)) ms, then one forward)")
+print("first result     \(f1(firstResult)) ms from process start (load + primitives + warm-up pass \(f1(first.loadMilliseconds)) ms, then one forward)")
 print("RSS with model   \(f1(afterFirst.rss)) MB (peak so far \(f1(afterFirst.peak)) MB)")
 
 // 2. Whole pipeline on a synthetic sagittal stack, to show pre- and post-processing costs.
@@ -148,7 +148,7 @@ for precision in precisions {
     let rate = forwardFlops / (m / 1000) / 1e9
     let reference = precision == .bf16 ? (bf16Peak ?? fmaPeak) : fmaPeak
     print("")
-    print("[\(precision.rawValue)] forward   median \(f1(m)) ms, min \(f1(times.min()!)), p90 \(f1(percentile(times, 0.9))) over \(runs) runs; load + primitives \(f1(localizer.loadMilliseconds)) ms")
+    print("[\(precision.rawValue)] forward   median \(f1(m)) ms, min \(f1(times.min()!)), p90 \(f1(percentile(times, 0.9))) over \(runs) runs; load + primitives + warm-up \(f1(localizer.loadMilliseconds)) ms")
     print("[\(precision.rawValue)] cpu time  median \(f1(median(cpu))) ms per forward over all threads (spinning OpenMP threads count too)")
     print("[\(precision.rawValue)] rate      \(f1(rate)) GFLOP/s = \(f1(100 * rate / fmaPeak)) % of f32 FMA peak" +
           (precision == .bf16 && bf16Peak != nil ? ", \(f1(100 * rate / reference)) % of bf16 dot peak" : ""))

@@ -23,6 +23,7 @@ public struct Planner: Sendable {
     static let coronalCoherence = 0.45
     /// Largest correction (degrees) the coronal localizer may make to the sagittal estimate.
     static let coronalMaximumCorrection = 18.0
+    static let blendEndplates = true
 
     public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil) -> ScanPlan {
         let clock = ContinuousClock()
@@ -101,6 +102,8 @@ public struct Planner: Sendable {
             if disc.structure.inferred, let e = endplate {
                 normal = e.dot(caudal) < 0 ? -e : e
                 endplateAngle = nil
+            } else if Self.blendEndplates, let e = endplate, let a = endplateAngle, a < 4 {
+                normal = (normal + (e.dot(normal) < 0 ? -e : e)).normalized
             }
 
             var coronalMeasured = fit.lateralTiltMeasured

@@ -61,12 +61,13 @@ enum DiscSpaceInference {
             }
 
             // Labels of whole vertebrae include the arch: keep the gap in front of it, between the bodies. The body
-            // is the anterior ~40 % of a lumbar vertebra's front-to-back extent.
+            // is the anterior ~40 % of a lumbar vertebra's front-to-back extent (over 55 mm with the arch).
             var anterior = Vector3(0, -1, 0) - axis * (-axis.y)
             anterior = anterior.length > 0.1 ? anterior.normalized : Vector3(0, -1, 0)
             let depth = upper.points.map { $0.dot(anterior) }
             let front = depth.max() ?? 0, back = depth.min() ?? 0
-            let cut = front - 0.45 * (front - back)
+            // Body-only labels (real references) are ~35 mm deep and need no cut.
+            let cut = front - back > 55 ? front - 0.45 * (front - back) : -Double.infinity
             gap = gap.filter { v in
                 let i = v % grid.size.x, j = (v / grid.size.x) % grid.size.y, k = v / (grid.size.x * grid.size.y)
                 return grid.point(atIndex: Vector3(Double(i), Double(j), Double(k))).dot(anterior) >= cut

@@ -35,7 +35,10 @@ struct LocalizerSessionTests {
         let localizer = try await Localizer.load(weights: ModelFiles.weights, logger: ModelFiles.logger)
         let result = try await localizer.segment(sagittal: session.sagittal)
         let names = result.segmentation.classNames
-        let predicted = Self.centroids(result.segmentation.labels.voxels.map(Int.init), grid: result.grid) { names[$0].contains("/") }
+        let confidence = try #require(result.segmentation.confidence)
+        let predicted = Self.discCentres(result.segmentation.labels.voxels.map(Int.init), weights: confidence, grid: result.grid) {
+            names[$0].contains("/")
+        }
         // The truth label map on the same grid: a disc whose own truth-label centroid is more than 3 mm from its
         // truth centre is cut by the grid, the slab or the field of view, and no network can be asked to hit it.
         let truth = try session.sagittalLabels()
@@ -58,6 +61,42 @@ struct LocalizerSessionTests {
             checked.append(name)
         }
         #expect(checked.count >= 3, "discs checked: \(checked)")
+    }
+
+    /// The predicted disc of each label `include` accepts: its largest 6-connected component (stray specks of the same
+    /// class elsewhere are not the disc), centred by the network's confidence. At least 20 voxels.
+    static func discCentres(_ labels: [Int], weights: [Float], grid: VoxelGrid, include: (Int) -> Bool) -> [Int: Vector3] {
+        var component = [Int32](repeating: -1, count: labels.count)
+        var best = [Int: [Int]]()
+        let size = grid.size
+        for start in labels.indices where component[start] < 0 && labels[start] != 0 && include(labels[start]) {
+            let label = labels[start]
+            var members = [start], next = 0
+            component[start] = Int32(start)
+            while next < members.count {
+                let v = members[next]
+                next += 1
+                let i = v % size.x, j = (v / size.x) % size.y, k = v / (size.x * size.y)
+                for (di, dj, dk) in [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)] {
+                    let (a, b, c) = (i + di, j + dj, k + dk)
+                    guard a >= 0, b >= 0, c >= 0, a < size.x, b < size.y, c < size.z else { continue }
+                    let u = grid.linearIndex(a, b, c)
+                    guard component[u] < 0, labels[u] == label else { continue }
+                    component[u] = Int32(start)
+                    members.append(u)
+                }
+            }
+            if members.count > best[label]?.count ?? 0 { best[label] = members }
+        }
+        return best.filter { $0.value.count >= 20 }.mapValues { members in
+            var sum = Vector3.zero, total = 0.0
+            for v in members {
+                let w = Double(weights[v])
+                sum = sum + grid.point(atIndex: Vector3(Double(v % size.x), Double((v / size.x) % size.y), Double(v / (size.x * size.y)))) * w
+                total += w
+            }
+            return sum / total
+        }
     }
 
     /// LPS centroid of each label that `include` accepts, over labels with at least 20 voxels (smaller is a speck).

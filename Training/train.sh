@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the virtual scanner, sets up Training/.venv, generates data, trains, exports and evaluates.
-# Not part of CI. Usage: Training/train.sh [minutes]   (default 50)
+# Not part of CI. Usage: Training/train.sh [minutes]   (stage 1, default 50; stage 2 is 10 more at a lower rate)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -19,6 +19,10 @@ mkdir -p "$here/out"
 cd "$here"
 [ -f cache/train-info.json ] || "$py" -m spineplan_train.data --set train
 "$py" -m spineplan_train.train --minutes "$minutes"
+cp out/final.pt out/final-stage1.pt
+cp out/train-log.json out/train-log-50min.json
+"$py" -m spineplan_train.train --minutes 10 --lr 5e-4 --init out/final-stage1.pt
+"$py" -m spineplan_train.record_stages
 [ -f cache/eval-synth-info.json ] || "$py" -m spineplan_train.data --set eval-synth
 [ -f cache/eval-real-info.json ] || "$py" -m spineplan_train.data --set eval-real
 "$py" -m spineplan_train.export --fixture-source cache/eval-synth/phantom-900000.npz

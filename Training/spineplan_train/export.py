@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from . import safetensors_io
-from .classes import CLASSES, MERGED_INTO_BACKGROUND
+from .classes import CLASSES, INDEX, MERGED_INTO_BACKGROUND
 from .model import DEFAULT_ARCH, build, count_flops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -60,12 +60,15 @@ def load_weights(directory=WEIGHTS_DIR):
     return model.eval(), meta
 
 
-def fixture_input(shape=(8, 32, 32), source=None):
+def fixture_input(shape=(8, 32, 32), source=None, centre_hw=None):
     """A small realistic-looking input: a crop of a real model-grid array when given, else smooth noise."""
     d, h, w = shape
     if source is not None:
         D, H, W = source.shape
-        d0, h0, w0 = (D - d) // 2, (H - h) // 2 + 8, (W - w) // 2
+        d0, h0, w0 = (D - d) // 2, (H - h) // 2, (W - w) // 2
+        if centre_hw is not None:  # crop around a disc so the argmax is not all background
+            h0 = int(np.clip(centre_hw[0] - h // 2, 0, H - h))
+            w0 = int(np.clip(centre_hw[1] - w // 2, 0, W - w))
         x = source[d0:d0 + d, h0:h0 + h, w0:w0 + w]
     else:
         rng = np.random.default_rng(1234)
@@ -75,12 +78,12 @@ def fixture_input(shape=(8, 32, 32), source=None):
     return np.ascontiguousarray(x, dtype=np.float32)[None, None]
 
 
-def write_fixtures(source=None, directory=FIXTURES_DIR, weights_dir=WEIGHTS_DIR):
+def write_fixtures(source=None, directory=FIXTURES_DIR, weights_dir=WEIGHTS_DIR, centre_hw=None):
     """Runs the SHIPPED weights in float64 on a small input and stores input, logits and probabilities."""
     torch.use_deterministic_algorithms(True)
     model, meta = load_weights(weights_dir)
     model = model.double()
-    x = fixture_input(source=source)
+    x = fixture_input(source=source, centre_hw=centre_hw)
     with torch.no_grad():
         logits = model(torch.from_numpy(x).double())
         probs = torch.softmax(logits, dim=1)
@@ -114,12 +117,17 @@ def main():
         write_weights(model, "0.0.0-random", {"data": "none: randomly initialised (torch.manual_seed(0))",
                                               "data_sha256": None, "command": "python -m spineplan_train.export --random",
                                               "seconds": 0})
-    source = None
+    source, centre_hw = None, None
     if args.fixture_source:
         source = np.load(args.fixture_source)
-        if hasattr(source, "files"):
-            source = source["image"]
-    write_fixtures(source)
+        if hasattr(source, "files"):  # a training cache entry: raw grid, normalised as the contract says
+            from .grid import normalise
+            labels = source["labels"]
+            source = normalise(source["raw"])
+            rows, cols = np.nonzero((labels == INDEX["L3/L4"]).any(0))
+            if len(rows):
+                centre_hw = (int(rows.mean()), int(cols.mean()))
+    write_fixtures(source, centre_hw=centre_hw)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,10 @@ def main():
     log_path = os.path.join(OUT, "train-log.json")
     if os.path.exists(log_path):
         log = json.load(open(log_path))["log"]
+        first = os.path.join(OUT, "train-log-50min.json")  # stage 1 of train.sh, when there were two stages
+        if os.path.exists(first):
+            earlier = json.load(open(first))["log"]
+            log = earlier + [[l[0] + earlier[-1][0], *l[1:]] for l in log]
         steps = np.array([l[0] for l in log])
         ce = np.array([l[2] for l in log])
         dl = np.array([l[3] for l in log])
@@ -122,7 +126,7 @@ def main():
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.plot(steps[k - 1:], smooth(ce), label="cross-entropy")
         ax.plot(steps[k - 1:], smooth(dl), label="soft Dice loss")
-        ax.set_xlabel("step (batch 2)")
+        ax.set_xlabel("step (batch 2; stage 2 starts after stage 1's last step)")
         ax.set_yscale("log")
         ax.legend(fontsize=8)
         fig.tight_layout()

@@ -106,3 +106,21 @@ def count_flops(model, shape_dhw=(16, 128, 128)):
     for h in handles:
         h.remove()
     return total
+
+
+def initialise(model, class_priors=None):
+    """He init for PReLU convs (the contract has no normalisation layers, so the scale must be right from the
+    start), the last conv of each residual block scaled down, and the head bias at the log class priors."""
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d)):
+            nn.init.kaiming_normal_(m.weight, a=0.25, nonlinearity="leaky_relu",
+                                    mode="fan_in" if isinstance(m, nn.Conv3d) else "fan_out")
+            nn.init.zeros_(m.bias)
+    for block in [m for m in model.modules() if isinstance(m, _Block)]:
+        with torch.no_grad():
+            block.block[-1].conv.weight.mul_(0.5)
+    head = model.head.conv
+    nn.init.normal_(head.weight, std=0.01)
+    if class_priors is not None:
+        with torch.no_grad():
+            head.bias.copy_(torch.log(torch.as_tensor(class_priors, dtype=torch.float32).clamp(min=1e-5)))

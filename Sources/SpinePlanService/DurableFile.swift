@@ -4,31 +4,39 @@ import Glibc
 #endif
 
 /// Writes that survive a crash or power loss: temp file, fsync, rename, fsync of the directory.
+/// The outbox and QA recordings both write through here.
 enum DurableFile {
+    /// Why a durable write failed; callers wrap it in their own error type.
+    struct Failure: Error {
+        var message: String
+    }
+
+    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+
     /// Makes a directory (and parents) with mode 0700.
-    static func makeDirectory(_ path: String) throws(OutboxError) {
+    static func makeDirectory(_ path: String) throws(Failure) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw OutboxError(.directory, "cannot create \(path): \(error.localizedDescription)")
+            throw Failure(message: "cannot create \(path): \(error.localizedDescription)")
         }
     }
 
     /// Replaces `path` atomically with `bytes`, mode 0600.
-    static func write(_ bytes: [UInt8], to path: String) throws(OutboxError) {
+    static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw OutboxError(.write, "cannot open \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Failure(message: "cannot create \(temporary): \(describe(errno))") }
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
+                let reason = describe(errno)
                 close(fd)
                 unlink(temporary)
-                throw OutboxError(.write, "cannot write \(temporary): \(reason)")
+                throw Failure(message: "cannot write \(path): \(reason)")
             }
             offset += n
         }
@@ -36,25 +44,20 @@ enum DurableFile {
     }
 
     /// fsyncs an already written temporary file, closes it, renames it over `path` and fsyncs the directory.
-    static func commit(temporary: String, to path: String) throws(OutboxError) {
+    static func commit(temporary: String, to path: String) throws(Failure) {
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OutboxError(.write, "cannot reopen \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Failure(message: "cannot reopen \(temporary): \(describe(errno))") }
         fchmod(fd, 0o600)
         try commit(fd: fd, temporary: temporary, to: path)
     }
 
-    private static func commit(fd: Int32, temporary: String, to path: String) throws(OutboxError) {
-        guard fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
+    private static func commit(fd: Int32, temporary: String, to path: String) throws(Failure) {
+        var failure: Int32 = fsync(fd) == 0 ? 0 : errno
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        guard failure == 0 else {
             unlink(temporary)
-            throw OutboxError(.write, "fsync \(temporary): \(reason)")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw OutboxError(.write, "rename to \(path): \(reason)")
+            throw Failure(message: "cannot write \(path): \(describe(failure))")
         }
         let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 {

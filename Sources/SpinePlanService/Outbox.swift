@@ -42,7 +42,11 @@ public final class Outbox: Sendable {
         self.directory = directory
         self.logger = logger
         self.state = Mutex(State(settings: settings))
-        try DurableFile.makeDirectory(directory)
+        do {
+            try DurableFile.makeDirectory(directory)
+        } catch {
+            throw OutboxError(.directory, error.message)
+        }
         try recover()
     }
 
@@ -70,7 +74,11 @@ public final class Outbox: Sendable {
             unlink(dicomPath + ".tmp")
             throw OutboxError(.write, "cannot write \(dicomPath).tmp: \(error.message)")
         }
-        try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
+        do {
+            try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
+        } catch {
+            throw OutboxError(.write, error.message)
+        }
         // The record is written last: it is the commit point that recovery trusts.
         try persist(item)
         state.withLock { $0.items[item.id] = item }
@@ -219,7 +227,11 @@ public final class Outbox: Sendable {
         } catch {
             throw OutboxError(.write, "cannot encode outbox record: \(error)")
         }
-        try DurableFile.write(Array(data), to: path(item.id, "json"))
+        do {
+            try DurableFile.write(Array(data), to: path(item.id, "json"))
+        } catch {
+            throw OutboxError(.write, error.message)
+        }
     }
 
     private func remove(_ item: OutboxItem) {

@@ -57,7 +57,7 @@ public final class PlanningPipeline: ReloadablePlanning {
         var timings: [String: Double] = [:]
         func total() -> [String: Double] {
             var t = timings
-            t["total"] = Self.milliseconds(clock.now - start)
+            t["total"] = (clock.now - start).milliseconds
             return t
         }
         let sagittal = snapshot.stack(.sagittal)
@@ -84,7 +84,7 @@ public final class PlanningPipeline: ReloadablePlanning {
         if frames.count > 1 {
             plan.warnings.append("the localizer mixes \(frames.count) frames of reference; planned in the sagittal stack's")
         }
-        timings["plan"] = Self.milliseconds(clock.now - planStart)
+        timings["plan"] = (clock.now - planStart).milliseconds
         let reportStart = clock.now
         let report: DICOMObject
         var overlay: DICOMObject?
@@ -98,13 +98,9 @@ public final class PlanningPipeline: ReloadablePlanning {
         } catch {
             return PlanningOutcome(plan: plan, report: nil, overlay: nil, timings: total(), failure: "report: \(error.message)")
         }
-        timings["report"] = Self.milliseconds(clock.now - reportStart)
+        timings["report"] = (clock.now - reportStart).milliseconds
         plan.timings = total()
         return PlanningOutcome(plan: plan, report: report, overlay: overlay, overlayPNG: png, timings: plan.timings)
-    }
-
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) * 1e-15
     }
 }
 

@@ -130,10 +130,7 @@ public final class SessionAssembler: Sendable {
         session.dirty = false
         session.generation += 1
         let first = session.first
-        let offsets = session.arrivals.map { instant -> Double in
-            let d = instant - first
-            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        }
+        let offsets = session.arrivals.map { ($0 - first).seconds }
         let head = session.instances[0]
         return LocalizerSnapshot(
             sessionID: session.id, generation: session.generation, trigger: trigger,

@@ -24,6 +24,9 @@ public final class SpinePlanDaemon: Service, Sendable {
     let ready: Handoffs
     /// Called after each planned session, e.g. by QA recording; never allowed to fail the session.
     let afterPlanning: @Sendable (LocalizerSnapshot, PlanningOutcome) -> Void
+    /// Runs `afterPlanning` in order but off the planning loop: recording hashes and writes megabytes, and the
+    /// next localizer must not wait for that.
+    let afterPlanningQueue = DispatchQueue(label: "spineplan.after-planning")
 
     /// Snapshots waiting for the planning loop.
     final class Handoffs: Sendable {
@@ -95,6 +98,8 @@ public final class SpinePlanDaemon: Service, Sendable {
             await intake.value
             await self.gracefulShutdownRemainder()
             await planning.value
+            // Recordings of the last sessions finish before we exit.
+            afterPlanningQueue.sync {}
             group.cancelAll()
             if let failure { throw failure }
         }
@@ -150,7 +155,8 @@ public final class SpinePlanDaemon: Service, Sendable {
             let outcome = await planning.plan(snapshot)
             status.beat()
             deliver(snapshot, outcome, started: started)
-            afterPlanning(snapshot, outcome)
+            let hook = afterPlanning
+            afterPlanningQueue.async { hook(snapshot, outcome) }
             notifier.status(status.summary(outboxDepth: outbox.depth))
         }
     }
@@ -184,8 +190,7 @@ public final class SpinePlanDaemon: Service, Sendable {
             logger.critical("result could not be stored in the outbox", metadata: metadata)
             return
         }
-        let latency = (ContinuousClock.now - started)
-        let ms = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) * 1e-15
+        let ms = (ContinuousClock.now - started).milliseconds
         status.planned(latencyMilliseconds: ms)
         metadata["planes"] = "\(plan.planes.count)"
         metadata["abstained"] = "\(plan.abstained)"

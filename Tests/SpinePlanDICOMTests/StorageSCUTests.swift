@@ -69,7 +69,7 @@ struct StorageSCUTests {
 
     @Test("a peer that is down gives a network error naming it")
     func peerDown() throws {
-        let port = try freePort()
+        let port = freePort()
         let peer = DICOMPeer(aeTitle: "NOBODY", host: "127.0.0.1", port: port)
         #expect {
             try StorageSCU(timeoutSeconds: 2).store([try DICOMFileWriter.makeMRImage(sampleSlice())], to: peer)
@@ -107,15 +107,3 @@ struct StorageSCUTests {
     }
 }
 
-/// A TCP port nobody is listening on right now.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}

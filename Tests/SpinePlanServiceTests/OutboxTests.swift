@@ -16,7 +16,7 @@ import SpinePlanTestSupport
     func outageAndRestart() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
-        let port = ServiceFixtures.freePort()
+        let port = freePort()
         let peer = DICOMPeer(aeTitle: "PEERSCP", host: "127.0.0.1", port: port)
         let settings = Outbox.Settings(retryInitialSeconds: 0.05, retryMaxSeconds: 0.2, expirySeconds: 600, timeoutSeconds: 3)
         let directory = tmp.appending("outbox")
@@ -59,7 +59,7 @@ import SpinePlanTestSupport
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
         let directory = tmp.appending("outbox")
-        let peer = DICOMPeer(aeTitle: "NOBODY", host: "127.0.0.1", port: ServiceFixtures.freePort())
+        let peer = DICOMPeer(aeTitle: "NOBODY", host: "127.0.0.1", port: freePort())
         let settings = Outbox.Settings(retryInitialSeconds: 0.05, retryMaxSeconds: 0.1, expirySeconds: 60, timeoutSeconds: 2)
         let outbox = try Outbox(directory: directory, settings: settings, logger: logger)
         try outbox.enqueue(try results(1)[0], kind: "sr", sessionID: "s2", to: peer)

@@ -1,9 +1,6 @@
 import Foundation
 import SpinePlanDICOM
 import SpinePlanGeometry
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Small, deterministic inputs for the service tests.
 enum ServiceFixtures {
@@ -31,23 +28,5 @@ enum ServiceFixtures {
         ReceivedInstance(associationID: association, callingAETitle: callingAE, peerAddress: "127.0.0.1",
                          sopClassUID: slice.sopClassUID, sopInstanceUID: slice.sopInstanceUID,
                          transferSyntaxUID: TransferSyntax.explicitVRLittleEndian, datasetBytes: [], slices: [slice])
-    }
-
-    /// A TCP port nobody listens on right now (bound, read, closed).
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

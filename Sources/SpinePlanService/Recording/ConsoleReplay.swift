@@ -95,7 +95,7 @@ public final class ConsoleReplay: Sendable {
         guard let arrival = await results.waitForReport(study: study, timeoutSeconds: timeoutSeconds) else {
             throw RecordingError(.io, "no SR came back from \(target) within \(Int(timeoutSeconds)) s (listening as \(scp.configuration.aeTitle) on port \(port))")
         }
-        let latency = RecordingSession.seconds(arrival.receivedAt - lastResponse)
+        let latency = (arrival.receivedAt - lastResponse).seconds
         // The overlay usually follows the SR on the same association; give it a moment, it is optional.
         let overlay = await results.waitForOverlay(study: study, timeoutSeconds: 2)
         let plan: ScanPlan

@@ -31,28 +31,10 @@ public struct POSIXRecordingDisk: RecordingDisk {
     }
 
     public func write(_ bytes: [UInt8], to path: String) throws(RecordingError) {
-        let temporary = path + ".partial"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw RecordingError(.io, "cannot create \(temporary): \(Self.describe(errno))") }
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
-        }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
-        if close(fd) != 0 && failure == 0 { failure = errno }
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary)
-            throw RecordingError(.io, "cannot write \(path): \(Self.describe(failure))")
+        do {
+            try DurableFile.write(bytes, to: path)
+        } catch {
+            throw RecordingError(.io, error.message)
         }
     }
 
@@ -81,5 +63,5 @@ public struct POSIXRecordingDisk: RecordingDisk {
         return names.sorted()
     }
 
-    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+    static func describe(_ code: Int32) -> String { DurableFile.describe(code) }
 }

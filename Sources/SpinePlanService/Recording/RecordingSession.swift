@@ -64,7 +64,7 @@ public final class RecordingSession: Sendable {
             guard !s.failed, !s.finished else { return }
             let first = s.firstArrival ?? now
             if s.firstArrival == nil { s.firstArrival = now }
-            let offset = arrivalOffset ?? Self.seconds(now - first)
+            let offset = arrivalOffset ?? (now - first).seconds
             let file = "instances/" + Self.number(s.instances.count + 1) + ".dcm"
             if !s.associations.contains(instance.associationID) { s.associations.append(instance.associationID) }
             let association = (s.associations.firstIndex(of: instance.associationID) ?? 0) + 1
@@ -187,9 +187,5 @@ public final class RecordingSession: Sendable {
     static func number(_ n: Int) -> String {
         let s = String(n)
         return s.count >= 4 ? s : String(repeating: "0", count: 4 - s.count) + s
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

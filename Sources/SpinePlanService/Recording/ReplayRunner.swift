@@ -26,7 +26,7 @@ public struct ReplayRunner: Sendable {
     public func run(path: String) async -> ReplayOutcome {
         let started = ContinuousClock.now
         let name = URL(fileURLWithPath: path).lastPathComponent
-        func elapsed() -> Double { RecordingSession.seconds(ContinuousClock.now - started) }
+        func elapsed() -> Double { (ContinuousClock.now - started).seconds }
         let recording: Recording
         let recorded: ReplayedRun
         do throws(RecordingError) {

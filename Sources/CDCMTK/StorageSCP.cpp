@@ -86,7 +86,9 @@ struct spdcm_scp {
     std::vector<std::string> allowedPeers;
     spdcm_scp_callbacks callbacks{};
     T_ASC_Network *network = nullptr;
+    bool acceptResults = false;
     std::atomic<bool> stopping{false};
+    std::atomic<bool> busy{false};
     std::atomic<int32_t> active{0};
     std::atomic<uint64_t> nextAssociationID{1};
     std::list<std::unique_ptr<Worker>> workers;
@@ -109,7 +111,7 @@ struct spdcm_scp {
         }
     }
 
-    void serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity);
+    void serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity, bool overloaded);
     void runAssociation(T_ASC_Association *assoc, uint64_t id, const std::string &peer);
     bool handleStore(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, T_DIMSE_C_StoreRQ &req,
                      uint64_t id, const std::string &peer);
@@ -119,7 +121,7 @@ static void closeFd(int &fd) {
     if (fd >= 0) { ::close(fd); fd = -1; }
 }
 
-void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity) {
+void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity, bool overloaded) {
     // Wait for the A-ASSOCIATE-RQ on this thread, so a peer that connects and says nothing stalls only itself.
     pollfd p{fd, POLLIN, 0};
     int n;
@@ -170,6 +172,11 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool over
                ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED, "too many associations");
         return;
     }
+    if (overloaded) {
+        reject(ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+               ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED, "overloaded: the pipeline's queues are full");
+        return;
+    }
     char appContext[DUL_LEN_NAME + 1] = {0};
     ASC_getApplicationContextName(assoc->params, appContext, sizeof appContext);
     if (std::strcmp(appContext, UID_StandardApplicationContext) != 0) {
@@ -200,12 +207,15 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool over
             return;
         }
     }
-    const char *abstracts[] = {UID_VerificationSOPClass, UID_MRImageStorage, UID_EnhancedMRImageStorage};
+    const char *abstracts[] = {UID_VerificationSOPClass, UID_MRImageStorage, UID_EnhancedMRImageStorage,
+                               UID_Comprehensive3DSRStorage, UID_SecondaryCaptureImageStorage};
     const char *syntaxes[] = {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax};
-    cond = ASC_acceptContextsWithPreferredTransferSyntaxes(assoc->params, abstracts, 3, syntaxes, 2);
+    cond = ASC_acceptContextsWithPreferredTransferSyntaxes(assoc->params, abstracts, acceptResults ? 5 : 3, syntaxes, 2);
     if (cond.bad() || ASC_countAcceptedPresentationContexts(assoc->params) == 0) {
         reject(ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON,
-               "no proposed presentation context is served (MR, Enhanced MR or Verification in little endian)");
+               acceptResults
+                   ? "no proposed presentation context is served (MR, Enhanced MR, 3D SR, Secondary Capture or Verification in little endian)"
+                   : "no proposed presentation context is served (MR, Enhanced MR or Verification in little endian)");
         return;
     }
     cond = ASC_acknowledgeAssociation(assoc);
@@ -370,6 +380,7 @@ spdcm_scp *spdcm_scp_create(const spdcm_scp_config *config, spdcm_scp_callbacks 
         for (size_t i = 0; i < config->allowed_peer_address_count; i++)
             if (config->allowed_peer_addresses[i]) scp->allowedPeers.emplace_back(config->allowed_peer_addresses[i]);
         scp->callbacks = callbacks;
+        scp->acceptResults = config->accept_results;
 
         if (config->listen_fd >= 0) {
             scp->listenFd = config->listen_fd;
@@ -429,6 +440,8 @@ int32_t spdcm_scp_port(const spdcm_scp *scp) { return scp->port; }
 
 int32_t spdcm_scp_active_associations(const spdcm_scp *scp) { return scp->active.load(); }
 
+void spdcm_scp_set_busy(spdcm_scp *scp, bool busy) { scp->busy.store(busy); }
+
 bool spdcm_scp_run(spdcm_scp *scp, spdcm_error *error) {
     spdcm::clear(error);
     SPDCM_GUARD(error, false, {
@@ -460,12 +473,13 @@ bool spdcm_scp_run(spdcm_scp *scp, spdcm_error *error) {
                 continue;
             }
             bool over = active >= scp->maxAssociations;
+            bool overloaded = scp->busy.load();
             scp->active.fetch_add(1);
             auto worker = std::make_unique<Worker>();
             Worker *w = worker.get();
             std::string peer = host;
-            w->thread = std::thread([scp, fd, peer, id, over, w] {
-                try { scp->serveConnection(fd, peer, id, over); } catch (...) {}
+            w->thread = std::thread([scp, fd, peer, id, over, overloaded, w] {
+                try { scp->serveConnection(fd, peer, id, over, overloaded); } catch (...) {}
                 scp->active.fetch_sub(1);
                 w->done.store(true);
             });

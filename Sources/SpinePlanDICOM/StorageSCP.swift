@@ -57,7 +57,8 @@ public final class StorageSCP: Sendable {
                             max_pdu: configuration.maxPDU, max_associations: Int32(configuration.maxAssociations),
                             max_dataset_bytes: configuration.maxDatasetBytes,
                             allowed_calling_ae_titles: aes.baseAddress, allowed_calling_ae_title_count: aes.count,
-                            allowed_peer_addresses: peers.baseAddress, allowed_peer_address_count: peers.count)
+                            allowed_peer_addresses: peers.baseAddress, allowed_peer_address_count: peers.count,
+                            accept_results: configuration.acceptsResults)
                         return spdcm_scp_create(&c, callbacks, &error)
                     }
                 }
@@ -98,6 +99,10 @@ public final class StorageSCP: Sendable {
     /// Stops accepting and ends every association; safe from any thread.
     public func stop() { spdcm_scp_stop(handle.pointer) }
 
+    /// While busy, new associations are rejected as transient (A-ASSOCIATE-RJ) so consoles retry later; open ones
+    /// carry on. This is the backpressure at the very edge, set from the depth of the queues behind it.
+    public func setBusy(_ busy: Bool) { spdcm_scp_set_busy(handle.pointer, busy) }
+
     /// Associations being served right now.
     public var activeAssociations: Int { Int(spdcm_scp_active_associations(handle.pointer)) }
 
@@ -122,9 +127,12 @@ public final class StorageSCP: Sendable {
             return
         }
         let object = DICOMObject(adopting: datasetHandle)
+        let sopClass = String(cString: r.sop_class_uid)
         let slices: [Slice]
         do {
-            slices = try SliceDecoder.slices(from: object)
+            // Results (SR, overlay) carry no slices; negotiation admits them only when acceptsResults is set.
+            let isResult = sopClass == SOPClass.comprehensive3DSR || sopClass == SOPClass.secondaryCaptureImageStorage
+            slices = isResult ? [] : try SliceDecoder.slices(from: object)
         } catch {
             log.warning("C-STORE refused: \(error.message)")
             respond(error.code == .unsupported ? DIMSEStatus.dataSetDoesNotMatchSOPClass : DIMSEStatus.cannotUnderstand, error.message)
@@ -132,7 +140,7 @@ public final class StorageSCP: Sendable {
         }
         let instance = ReceivedInstance(
             associationID: r.association_id, callingAETitle: String(cString: r.calling_ae_title),
-            peerAddress: String(cString: r.peer_address), sopClassUID: String(cString: r.sop_class_uid),
+            peerAddress: String(cString: r.peer_address), sopClassUID: sopClass,
             sopInstanceUID: String(cString: r.sop_instance_uid), transferSyntaxUID: String(cString: r.transfer_syntax_uid),
             datasetBytes: Array(UnsafeBufferPointer(start: r.bytes, count: r.length)), slices: slices)
         switch context.sink.accept(instance) {

@@ -17,6 +17,9 @@ public struct StorageSCPConfiguration: Sendable, Equatable {
     public var allowedCallingAETitles: [String] = []
     /// Empty means any peer address is accepted.
     public var allowedPeerAddresses: [String] = []
+    /// Also accept Comprehensive 3D SR and Secondary Capture instances, which arrive with no slices. Off for the
+    /// daemon's intake (anything else is refused at negotiation); on for a console that receives SpinePlan's results.
+    public var acceptsResults = false
 
     public init() {}
 }

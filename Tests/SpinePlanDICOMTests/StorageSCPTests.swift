@@ -129,6 +129,33 @@ struct StorageSCPTests {
         #expect(server.eventLog.all.contains { $0.kind == .rejected && $0.detail.contains("presentation context") })
     }
 
+    @Test("results (3D SR, Secondary Capture) are refused by the intake and accepted by a console that asks for them")
+    func resultClasses() async throws {
+        let results = [SOPClass.comprehensive3DSR, SOPClass.secondaryCaptureImageStorage]
+        let intake = try TestServer()
+        defer { intake.stop() }
+        let refused = try await PythonPeer.run(["negotiate"] + results + ["--port", "\(intake.port)"]).json()
+        #expect(refused["rejected"] as? Bool == true)
+        let console = try TestServer { $0.acceptsResults = true }
+        defer { console.stop() }
+        let accepted = try await PythonPeer.run(["negotiate"] + results + [SOPClass.mrImageStorage, "--port", "\(console.port)"]).json()
+        #expect(accepted["established"] as? Bool == true)
+        #expect(Set(accepted["accepted"] as? [String] ?? []) == Set(results + [SOPClass.mrImageStorage]))
+    }
+
+    @Test("while busy, new associations are rejected and the server takes them again once it is not")
+    func busyRejects() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        server.scp.setBusy(true)
+        let busy = try await PythonPeer.run(["negotiate", SOPClass.verification, "--port", "\(server.port)"]).json()
+        #expect(busy["rejected"] as? Bool == true)
+        #expect(server.eventLog.all.contains { $0.kind == .rejected && $0.detail.hasPrefix("overloaded") })
+        server.scp.setBusy(false)
+        let free = try await PythonPeer.run(["negotiate", SOPClass.verification, "--port", "\(server.port)"]).json()
+        #expect(free["established"] as? Bool == true)
+    }
+
     @Test("a wrong called AE title or a calling AE off the allowlist is rejected")
     func aeTitleChecks() async throws {
         let server = try TestServer { $0.allowedCallingAETitles = ["CONSOLE"] }

@@ -33,8 +33,10 @@ import SpinePlanGeometry
             Issue.record("\(name) has no label volume next to its image")
             return
         }
+        // The dataset's own label values (1 = L1 in vb3-, 1 = T11 in vb2-) come out in SpineLevel's scheme.
         for vertebra in subject.vertebrae {
-            let label = try #require(source.reference.vertebrae.first { $0.level == vertebra.level }?.label)
+            #expect(source.reference.vertebrae.first { $0.level == vertebra.level }?.label != nil, "the reference labels \(vertebra.level)")
+            let label = try #require(SpineLevel.allCases.first { $0.name == vertebra.level }, "\(vertebra.level)").rawValue
             let tilt = Matrix3.rotation(axis: Vector3(0.2, 1, 0.3), degrees: 12)
             let stack = LocalizerStack(orientation: .sagittal, centre: vertebra.centre, rowDirection: tilt * Vector3(0, 1, 0),
                                        columnDirection: tilt * Vector3(0, 0, -1), rows: 256, columns: 256, pixelSpacing: 1.25,

@@ -50,14 +50,11 @@ import SpinePlanTestSupport
         #expect(json["associations"] as? [Int] == [1, 1, 2, 2])
         #expect(json["calling"] as? [String] == Array(repeating: "QA_CONSOLE", count: 4))
 
-        // Receiving the SR needs StorageSCP to accept Comprehensive 3D SR; until the DICOM edge does, this is known to fail.
-        withKnownIssue("StorageSCP negotiates MR image storage only, so the console cannot receive the SR yet") {
-            #expect(json["sr_error"] is NSNull, "\(json["sr_error"] ?? "")")
-            let run = try outcome.get()
-            let latency = try #require(run.latencySeconds)
-            #expect(latency >= 0 && latency < 8)
-            #expect(!PlanComparison(recorded: plan, replayed: run.plan, tolerance: ReplayTolerance(centreMillimetres: 0.01, normalDegrees: 0.01)).isRegression)
-        }
+        #expect(json["sr_error"] is NSNull, "\(json["sr_error"] ?? "")")
+        let run = try outcome.get()
+        let latency = try #require(run.latencySeconds)
+        #expect(latency >= 0 && latency < 8)
+        #expect(!PlanComparison(recorded: plan, replayed: run.plan, tolerance: ReplayTolerance(centreMillimetres: 0.01, normalDegrees: 0.01)).isRegression)
     }
 
     @Test("the console turns the daemon's overlay image back into the PNG the daemon rendered")

@@ -113,6 +113,9 @@ typedef struct spdcm_scp_config {
     size_t allowed_calling_ae_title_count;
     const char *const _Nullable *_Nullable allowed_peer_addresses;
     size_t allowed_peer_address_count;
+    /* Also accept Comprehensive 3D SR and Secondary Capture storage: a console receiving SpinePlan's results
+     * needs them, the daemon's localizer intake must refuse them. */
+    bool accept_results;
 } spdcm_scp_config;
 
 /* What happened to an association; delivered through spdcm_scp_callbacks.on_event. */
@@ -174,6 +177,9 @@ int32_t spdcm_scp_port(const spdcm_scp *scp);
 bool spdcm_scp_run(spdcm_scp *scp, spdcm_error *error);
 /* Thread-safe and async-signal-safe: wakes the listener and ends run(). */
 void spdcm_scp_stop(spdcm_scp *scp);
+/* While busy, new associations get a transient A-ASSOCIATE-RJ (local limit exceeded), so the console retries
+ * later instead of the server queueing without bound. Thread-safe; associations already open are unaffected. */
+void spdcm_scp_set_busy(spdcm_scp *scp, bool busy);
 /* Number of associations being served right now. */
 int32_t spdcm_scp_active_associations(const spdcm_scp *scp);
 void spdcm_scp_free(spdcm_scp *_Nullable scp);

@@ -40,6 +40,7 @@ public final class ConsoleReplay: Sendable {
         config.port = port
         config.bindAddress = bindAddress
         config.dimseTimeoutSeconds = 30
+        config.acceptsResults = true
         do {
             scp = try StorageSCP(configuration: config, sink: results, logger: logger)
         } catch {

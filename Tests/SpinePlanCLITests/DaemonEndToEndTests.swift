@@ -1,0 +1,193 @@
+import Foundation
+import SpinePlanTestSupport
+import Testing
+
+/// The daemon as a site runs it: `spineplan serve` as a process, pynetdicom consoles on real loopback sockets.
+@Suite(.serialized, .enabled(if: PythonPeer.isAvailable, "needs the peer venv: run scripts/bootstrap.sh"))
+struct DaemonEndToEndTests {
+    /// One synthetic localizer session; returns its folder (holding `localizer/` and `truth.json`).
+    static func synthesise(_ tmp: TemporaryDirectory, _ name: String, seed: Int, enhanced: Bool = false) async throws -> String {
+        let out = tmp.appending(name)
+        let made = try await Subprocess.run(LiveProcess.spineplan, ["synth", "--out", out, "--seed", "\(seed)", "--count", "1"]
+                                            + (enhanced ? ["--enhanced"] : []))
+        try #require(made.status == 0, "\(made.stderr)")
+        let cases = try FileManager.default.contentsOfDirectory(atPath: out).filter { !$0.hasPrefix(".") }
+        return out + "/" + (try #require(cases.first))
+    }
+
+    /// Starts `spineplan serve` and returns it with the port it listens on.
+    static func serve(_ arguments: [String]) throws -> (LiveProcess, Int) {
+        let daemon = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--log-level", "info"] + arguments,
+                                     environment: ["OMP_WAIT_POLICY": "passive"])
+        let line = try #require(daemon.waitForLine(containing: "listening", timeout: 120), "\(daemon.text)")
+        let port = try #require(line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        return (daemon, port)
+    }
+
+    /// Runs the console peer to the end and returns its JSON report.
+    static func console(_ arguments: [String]) throws -> LiveProcess {
+        try LiveProcess(PythonPeer.python, [PythonPeer.script("e2e_console.py")] + arguments)
+    }
+
+    static func report(of console: LiveProcess, timeout: Double = 180) throws -> [String: Any] {
+        #expect(console.waitForExit(timeout: timeout) == 0, "\(console.text)")
+        let line = try #require(console.text.split(separator: "\n").last { $0.hasPrefix("{\"sent\"") }, "\(console.text)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    static func truthDiscCentres(_ session: String) throws -> [[Double]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: session + "/truth.json"))
+        let truth = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let discs = try #require(truth["discs"] as? [[String: Any]])
+        return discs.compactMap { $0["centre_lps_mm"] as? [Double] }
+    }
+
+    static func distance(_ a: [Double], _ b: [Double]) -> Double {
+        zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+    }
+
+    @Test("a console sends a localizer and gets back an SR that dciodvfy and highdicom accept, planes on the true discs, and the overlay",
+          arguments: [false, true])
+    func endToEnd(enhanced: Bool) async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let session = try await Self.synthesise(tmp, "synth", seed: enhanced ? 31 : 30, enhanced: enhanced)
+        let consolePort = freePort()
+        let (daemon, port) = try Self.serve(["--destination", "CONSOLE@127.0.0.1:\(consolePort)", "--state-dir", tmp.appending("state")])
+        let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--port", "\(port)",
+                                        "--session", session, "--overlay", "--out", tmp.appending("console")])
+        let report = try Self.report(of: console)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 60) == 0)
+
+        let sent = try #require((report["sent"] as? [[String: Any]])?.first)
+        #expect((sent["statuses"] as? [Int])?.allSatisfy { $0 == 0 } == true, "\(sent)")
+        let study = try #require(sent["study"] as? String)
+        let result = try #require((report["studies"] as? [String: [String: Any]])?[study], "\(report)")
+        #expect(result["sr"] as? Bool == true, "\(daemon.text.suffix(3000))")
+        #expect(result["overlay"] as? Bool == true)
+        #expect((report["unexpected_studies"] as? [String])?.isEmpty == true)
+        // The SR cites exactly the instances the console sent as its evidence.
+        #expect(Set(result["referenced"] as? [String] ?? []) == Set(sent["instances"] as? [String] ?? ["none"]))
+        // Every plane lies on a true disc: the localizer's centre error is a few mm, a neighbouring disc is ~35 mm away.
+        let truth = try Self.truthDiscCentres(session)
+        let planes = try #require(result["planes"] as? [[String: Any]])
+        #expect(!planes.isEmpty)
+        for plane in planes {
+            let centre = try #require(plane["centre"] as? [Double])
+            let nearest = truth.map { Self.distance($0, centre) }.min() ?? .infinity
+            #expect(nearest < 10, "\(plane["id"] ?? "") is \(nearest) mm from the nearest true disc")
+        }
+        if let path = result["sr_path"] as? String, let dciodvfy = ["/usr/bin/dciodvfy", "/usr/local/bin/dciodvfy"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0) }) {
+            let check = try await Subprocess.run(dciodvfy, [path])
+            let errors = (check.stdout + "\n" + check.stderr).split(separator: "\n").filter { $0.hasPrefix("Error") }
+            #expect(errors.isEmpty, "\(errors)")
+        }
+        // The synthetic patient's identity never reaches the log.
+        let sop = try #require(FileManager.default.contentsOfDirectory(atPath: session + "/localizer").first)
+        let header = try String(decoding: Data(contentsOf: URL(fileURLWithPath: session + "/localizer/" + sop)).prefix(4096), as: UTF8.self)
+        #expect(header.contains("SYNTHETIC"), "synth marks its patients; the PHI check below relies on the name")
+        #expect(!daemon.text.uppercased().contains("SYNTHETIC^"), "the log leaks the patient name")
+    }
+
+    @Test("two consoles at once each get their own result back, sent to the AE registered for them")
+    func twoConsoles() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let a = try await Self.synthesise(tmp, "a", seed: 40)
+        let b = try await Self.synthesise(tmp, "b", seed: 41)
+        let (portA, portB) = (freePort(), freePort())
+        let config = """
+            peers:
+              - {ae_title: CONSOLEA, host: 127.0.0.1, port: \(portA)}
+              - {ae_title: CONSOLEB, host: 127.0.0.1, port: \(portB)}
+            report:
+              overlay: false
+            """
+        try config.write(toFile: tmp.appending("spineplan.yaml"), atomically: true, encoding: .utf8)
+        let (daemon, port) = try Self.serve(["--config", tmp.appending("spineplan.yaml"), "--state-dir", tmp.appending("state")])
+        let consoleA = try Self.console(["--ae", "CONSOLEA", "--listen-port", "\(portA)", "--port", "\(port)", "--session", a,
+                                         "--out", tmp.appending("ca")])
+        let consoleB = try Self.console(["--ae", "CONSOLEB", "--listen-port", "\(portB)", "--port", "\(port)", "--session", b,
+                                         "--out", tmp.appending("cb")])
+        let reportA = try Self.report(of: consoleA)
+        let reportB = try Self.report(of: consoleB)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 60) == 0)
+        for report in [reportA, reportB] {
+            let study = try #require((report["sent"] as? [[String: Any]])?.first?["study"] as? String)
+            let result = try #require((report["studies"] as? [String: [String: Any]])?[study])
+            #expect(result["sr"] as? Bool == true, "\(daemon.text.suffix(3000))")
+            #expect(result["sender"] as? String == "SPINEPLAN")
+            #expect((report["unexpected_studies"] as? [String])?.isEmpty == true, "a console got the other's result")
+        }
+    }
+
+    @Test("a non-localizer series is acknowledged, logged once and never planned; the localizer after it is")
+    func nonLocalizer() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let diagnostic = try await Self.synthesise(tmp, "t2", seed: 50)
+        let localizer = try await Self.synthesise(tmp, "loc", seed: 51)
+        let consolePort = freePort()
+        let (daemon, port) = try Self.serve(["--destination", "CONSOLE@127.0.0.1:\(consolePort)", "--state-dir", tmp.appending("state")])
+        let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--port", "\(port)",
+                                        "--diagnostic-session", diagnostic, "--session", localizer, "--out", tmp.appending("console")])
+        let report = try Self.report(of: console)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 60) == 0)
+        let sent = try #require(report["sent"] as? [[String: Any]])
+        #expect(sent.count == 2)
+        #expect(sent.allSatisfy { ($0["statuses"] as? [Int])?.allSatisfy { $0 == 0 } == true }, "both series are acknowledged")
+        let localizerStudy = try #require(sent.last?["study"] as? String)
+        #expect((report["studies"] as? [String: [String: Any]])?[localizerStudy]?["sr"] as? Bool == true)
+        // Planning is serial: a result for the diagnostic series would have come back before the localizer's.
+        #expect((report["unexpected_studies"] as? [String])?.isEmpty == true, "the diagnostic series was planned")
+        let ignored = daemon.text.split(separator: "\n").filter { $0.contains("series is not a localizer; ignored") }
+        #expect(ignored.count == 1, "\(ignored)")
+    }
+
+    @Test("results survive a destination outage and a kill -9 of the daemon, and are delivered once, when the console is back")
+    func outboxSurvivesKill() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let session = try await Self.synthesise(tmp, "synth", seed: 60)
+        let consolePort = freePort()  // nothing listens there yet: the console is down
+        let state = tmp.appending("state")
+        let (first, port) = try Self.serve(["--destination", "CONSOLE@127.0.0.1:\(consolePort)", "--state-dir", state])
+        let sent = try await PythonPeer.run(["send", session + "/localizer", "--port", "\(port)"]).json()
+        #expect((sent["statuses"] as? [Int])?.allSatisfy { $0 == 0 } == true, "\(sent)")
+        #expect(first.waitForLine(containing: "delivery failed; will retry", timeout: 120) != nil, "\(first.text.suffix(3000))")
+        first.signal(SIGKILL)
+        #expect(first.waitForExit() != nil)
+        let outbox = try FileManager.default.contentsOfDirectory(atPath: state + "/outbox").filter { $0.hasSuffix(".dcm") }
+        #expect(outbox.count == 2, "SR and overlay wait in the outbox: \(outbox)")
+
+        let study = try #require(try Self.studyUID(of: session))
+        let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--no-send", "--expect", study,
+                                        "--overlay", "--out", tmp.appending("console")])
+        #expect(console.waitForLine(containing: "listening") != nil)
+        let (second, _) = try Self.serve(["--destination", "CONSOLE@127.0.0.1:\(consolePort)", "--state-dir", state])
+        let report = try Self.report(of: console)
+        #expect(second.waitForLine(containing: "results delivered", timeout: 30) != nil)
+        second.signal(SIGTERM)
+        #expect(second.waitForExit(timeout: 60) == 0)
+        let result = try #require((report["studies"] as? [String: [String: Any]])?[study], "\(report)")
+        #expect(result["sr"] as? Bool == true, "\(second.text.suffix(3000))")
+        #expect(result["overlay"] as? Bool == true)
+        #expect(result["results"] as? Int == 2, "each result exactly once")
+        let left = try FileManager.default.contentsOfDirectory(atPath: state + "/outbox").filter { $0.hasSuffix(".dcm") }
+        #expect(left.isEmpty, "delivered results leave the outbox: \(left)")
+    }
+
+    /// The Study Instance UID of a synthetic session, read by pydicom (independent of our DICOM reader).
+    static func studyUID(of session: String) throws -> String? {
+        let folder = session + "/localizer"
+        let file = try #require(FileManager.default.contentsOfDirectory(atPath: folder).sorted().first)
+        let script = "import pydicom,sys; print(pydicom.dcmread(sys.argv[1], stop_before_pixels=True).StudyInstanceUID)"
+        let process = try LiveProcess(PythonPeer.python, ["-c", script, folder + "/" + file])
+        #expect(process.waitForExit() == 0)
+        return process.text.split(separator: "\n").last.map(String.init)
+    }
+}

@@ -23,6 +23,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
         public var idleTimeoutSeconds = 5.0
         /// Slices held across all open sessions before new instances are refused (0xA700).
         public var maxPendingSlices = 512
+        /// Localizers waiting for the planning loop before new associations are rejected (A-ASSOCIATE-RJ, transient).
+        public var maxQueuedSessions = 8
     }
 
     /// `protocol:` the oblique axial stacks to plan.

@@ -22,6 +22,8 @@ public final class SpinePlanDaemon: Service, Sendable {
     let notifier: SystemdNotifier
     let logger: Logger
     let ready: Handoffs
+    /// Localizers handed to the planning loop and not yet planned, and whether the edge is refusing associations.
+    let pressure = Mutex((queued: 0, busy: false))
     /// Called after each planned session, e.g. by QA recording; never allowed to fail the session.
     let afterPlanning: @Sendable (LocalizerSnapshot, PlanningOutcome) -> Void
     /// Runs `afterPlanning` in order but off the planning loop: recording hashes and writes megabytes, and the
@@ -32,7 +34,9 @@ public final class SpinePlanDaemon: Service, Sendable {
     final class Handoffs: Sendable {
         let stream: AsyncStream<LocalizerSnapshot>
         let continuation: AsyncStream<LocalizerSnapshot>.Continuation
-        init() { (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64)) }
+        /// Unbounded on purpose: what was acknowledged must be planned. The queue is bounded upstream, by rejecting
+        /// new associations while it is long (see `updatePressure`).
+        init() { (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded) }
     }
 
     /// Binds the port and opens the outbox now, so a bad address or state directory fails before READY=1.
@@ -110,7 +114,7 @@ public final class SpinePlanDaemon: Service, Sendable {
 
     /// After the listener stops: give the sessions already assembled a bounded chance to be planned and queued.
     private func gracefulShutdownRemainder() async {
-        for snapshot in assembler.expireIdle(at: .now + .seconds(3600)) { ready.continuation.yield(snapshot) }
+        handToPlanning(assembler.expireIdle(at: .now + .seconds(3600)))
         ready.continuation.finish()
     }
 
@@ -126,7 +130,34 @@ public final class SpinePlanDaemon: Service, Sendable {
                 logAssociation(event)
                 snapshots = event.kind == .released ? assembler.released(associationID: event.associationID) : []
             }
-            for snapshot in snapshots { ready.continuation.yield(snapshot) }
+            handToPlanning(snapshots)
+        }
+    }
+
+    private func handToPlanning(_ snapshots: [LocalizerSnapshot]) {
+        if !snapshots.isEmpty { pressure.withLock { $0.queued += snapshots.count } }
+        for snapshot in snapshots { ready.continuation.yield(snapshot) }
+        updatePressure()
+    }
+
+    /// Backpressure at the edge: while the planning queue or the inbox is long, new associations are rejected as
+    /// transient, so consoles retry later; associations already open finish, and nothing acknowledged is dropped.
+    private func updatePressure() {
+        let limits = currentConfiguration.sessions
+        let slices = inbox.depth
+        let change: (busy: Bool, queued: Int)? = pressure.withLock { p in
+            let busy = p.queued >= limits.maxQueuedSessions || slices >= max(1, limits.maxPendingSlices / 2)
+            guard busy != p.busy else { return nil }
+            p.busy = busy
+            return (busy, p.queued)
+        }
+        guard let change else { return }
+        receiver.scp.setBusy(change.busy)
+        let metadata: Logger.Metadata = ["queued_sessions": "\(change.queued)", "pending_slices": "\(slices)"]
+        if change.busy {
+            logger.warning("overloaded: rejecting new associations until the queue drains", metadata: metadata)
+        } else {
+            logger.notice("accepting new associations again", metadata: metadata)
         }
     }
 
@@ -143,7 +174,7 @@ public final class SpinePlanDaemon: Service, Sendable {
     private func idleTicker() async {
         while !Task.isCancelled {
             status.beat()
-            for snapshot in assembler.expireIdle() { ready.continuation.yield(snapshot) }
+            handToPlanning(assembler.expireIdle())
             let wait = assembler.nextIdleDeadline.map { max(.milliseconds(20), min(.seconds(1), $0 - .now)) } ?? .seconds(1)
             try? await Task.sleep(for: wait)
         }
@@ -153,6 +184,8 @@ public final class SpinePlanDaemon: Service, Sendable {
         for await snapshot in ready.stream {
             let started = ContinuousClock.now
             let outcome = await planning.plan(snapshot)
+            pressure.withLock { $0.queued -= 1 }
+            updatePressure()
             status.beat()
             deliver(snapshot, outcome, started: started)
             let hook = afterPlanning

@@ -45,6 +45,8 @@ def main():
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--sagittal-slices", type=int, default=7)
+    ap.add_argument("--matrix", type=int, default=0, help="localizer matrix (0: the scanner's random choice)")
+    ap.add_argument("--planes", default="sag,cor,ax", help="which localizer stacks the console sends")
     ap.add_argument("--json", default="", help="write the latency figures here")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -52,7 +54,8 @@ def main():
 
     t = time.time()
     subprocess.run([args.spineplan, "synth", "--out", sessions_dir, "--seed", str(args.seed), "--count", str(args.sessions),
-                    "--sagittal-slices", str(args.sagittal_slices)], check=True, stdout=subprocess.DEVNULL)
+                    "--sagittal-slices", str(args.sagittal_slices)] + (["--matrix", str(args.matrix)] if args.matrix else []),
+                   check=True, stdout=subprocess.DEVNULL)
     print(f"synthesised {args.sessions} session(s) in {time.time() - t:.1f} s")
 
     received = []
@@ -95,7 +98,8 @@ def main():
     try:
         for case in cases:
             folder = os.path.join(sessions_dir, case, "localizer")
-            files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
+            planes = tuple(p + "_" for p in args.planes.split(","))
+            files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.startswith(planes))
             with lock:
                 before = len(received)
             assoc = sender.associate("127.0.0.1", port, ae_title="SPINEPLAN")

@@ -24,6 +24,9 @@ public struct Planner: Sendable {
     /// Largest correction (degrees) the coronal localizer may make to the sagittal estimate.
     static let coronalMaximumCorrection = 18.0
     static let blendEndplates = true
+    /// Largest angle between a disc's plane normal and the line joining its two vertebral bodies before the fit is
+    /// taken for a failure. Wedged lumbar discs stay within about 15° of that line.
+    static let maximumAxisDeviation = 30.0
 
     public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil) -> ScanPlan {
         let clock = ContinuousClock()
@@ -106,6 +109,17 @@ public struct Planner: Sendable {
                 normal = (normal + (e.dot(normal) < 0 ? -e : e)).normalized
             }
 
+            // A plane far off the line joining its two bodies is a failed fit (a speck, a gap cut at an angle), never
+            // anatomy: plan perpendicular to that line instead, and say so.
+            var axisFallback = false
+            if let u = disc.upper, let l = disc.lower, levels.vertebrae[u].structure.kind == .vertebra,
+               levels.vertebrae[l].structure.kind == .vertebra, normal.angleDegrees(to: caudal) > Self.maximumAxisDeviation {
+                warnings.append("\(name): the disc's own plane is \(Int(normal.angleDegrees(to: caudal).rounded()))° off the axis of its vertebrae; planned perpendicular to that axis")
+                normal = caudal
+                endplateAngle = nil
+                axisFallback = true
+            }
+
             var coronalMeasured = fit.lateralTiltMeasured
             // The coronal localizer only decides the lateral tilt when the sagittal stack could not.
             if !fit.lateralTiltMeasured, let images = coronal, !images.isEmpty {
@@ -137,6 +151,7 @@ public struct Planner: Sendable {
             if let a = endplateAngle { confidence *= exp(-max(0, a - 4) / 8) }
             if !coronalMeasured { confidence *= 0.6 }
             if abstained { confidence *= 0.5 }
+            if axisFallback { confidence *= 0.4 }
             planes.append(ScanPlan.Plane(
                 level: disc.level, centre: fit.centre, rowDirection: row, columnDirection: column, normal: normal,
                 fieldOfView: scanProtocol.fieldOfView, slices: slices, thickness: scanProtocol.thickness,

@@ -18,6 +18,7 @@ struct SynthCommand: ParsableCommand {
     @Flag(name: .customLong("export-volumes"), help: "Also write the 1 mm image and label volumes as .npy (about 290 MB a case).") var exportVolumes = false
     @Option(name: .customLong("sagittal-slices"), help: "Sagittal localizer slices (1-15).") var sagittalSlices: Int?
     @Option(name: .customLong("slice-thickness"), help: "Localizer slice thickness in mm.") var sliceThickness: Double?
+    @Option(help: "Square acquisition matrix of every localizer stack (64-1024).") var matrix: Int?
     @Option(name: .customLong("obliquity"), help: "Localizer obliquity in degrees (up to ±30).") var obliquity: Double?
     @Option(help: "Signal-to-noise ratio of the Rician noise.") var snr: Double?
     @Option(name: .customLong("lstv-rate"), help: "Share of phantoms with transitional lumbosacral anatomy.") var lstvRate: Double = 0.10
@@ -27,6 +28,7 @@ struct SynthCommand: ParsableCommand {
         overrides.sagittalSlices = sagittalSlices
         overrides.sliceThickness = sliceThickness
         overrides.obliquityDegrees = obliquity
+        overrides.matrix = matrix
         overrides.snr = snr
         var rates = AnatomyRates()
         rates.transitionalAnatomy = lstvRate

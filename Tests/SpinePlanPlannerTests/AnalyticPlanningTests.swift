@@ -88,6 +88,31 @@ import SpinePlanPlanner
         #expect(plan.planes.isEmpty)
     }
 
+    @Test("a disc segmented as a thin front-to-back sheet is planned on its vertebrae's axis, with a warning and low confidence")
+    func failedFitFallsBackToTheAxis() throws {
+        let spine = AnalyticSpine.lumbar()
+        let grid = AnalyticSpine.grid()
+        let clean = spine.segmentation(on: grid)
+        // Keep only a 3 mm coronal sheet of L2/L3: its thinnest direction is front-to-back, 90° off the disc's axis.
+        let disc = UInt8(AnalyticSpine.classNames.firstIndex(of: "L2/L3")!), upper = UInt8(AnalyticSpine.classNames.firstIndex(of: "L2")!)
+        let centre = spine.discs[1].centre
+        var voxels = clean.labels.voxels
+        for v in voxels.indices where voxels[v] == disc {
+            let i = v % grid.size.x, j = (v / grid.size.x) % grid.size.y, k = v / (grid.size.x * grid.size.y)
+            let p = grid.point(atIndex: Vector3(Double(i), Double(j), Double(k)))
+            if abs(p.y - centre.y) > 1.5 { voxels[v] = upper }
+        }
+        let plan = Planner().plan(segmentation: Segmentation(labels: Volume(grid: grid, voxels: voxels), classNames: AnalyticSpine.classNames))
+        let sheet = try #require(plan.planes.first { $0.level == "L2/L3" }, "\(plan.warnings)")
+        // The axis through the L2 and L3 bodies is within a few degrees of the true (3°-tilted) disc.
+        #expect(sheet.normal.angleDegrees(to: spine.discs[1].normal) < 6)
+        #expect(plan.warnings.contains { $0.hasPrefix("L2/L3: the disc's own plane is") })
+        let others = plan.planes.filter { $0.level != "L2/L3" }.map(\.confidence)
+        #expect(sheet.confidence < (others.min() ?? 0), "\(sheet.confidence) against \(others)")
+        // The intact discs keep their own planes.
+        for x in AnalyticPlanningTests.errors(plan, spine) where x.level != "L2/L3" { #expect(x.angle <= 1.5, "\(x.level): \(x.angle)°") }
+    }
+
     @Test("specks of every class are dropped")
     func specks() {
         let grid = AnalyticSpine.grid(size: SIMD3(64, 64, 3))

@@ -16,7 +16,27 @@ public struct StorageSCU: Sendable {
     /// Returns the per-object statuses (success or warning).
     @discardableResult
     public func store(_ objects: [DICOMObject], to peer: DICOMPeer) throws(DICOMError) -> [UInt16] {
-        guard !objects.isEmpty else { return [] }
+        let outcome = storeEach(objects, to: peer)
+        if let failure = outcome.failure { throw failure }
+        if let i = outcome.statuses.firstIndex(where: { !Self.isSuccessOrWarning($0) }) {
+            throw DICOMError(.refusedStatus(outcome.statuses[i]), "\(peer) answered C-STORE \(i + 1) of \(objects.count) with status 0x\(String(outcome.statuses[i], radix: 16, uppercase: true))")
+        }
+        return outcome.statuses
+    }
+
+    /// What one association achieved, object by object, so a caller can retry only what was not delivered.
+    public struct Outcome: Sendable {
+        /// The C-STORE-RSP status of each object; 0xFFFF where none came back.
+        public var statuses: [UInt16]
+        /// Why the association ended before every object was answered (network, negotiation, timeout), if it did.
+        public var failure: DICOMError?
+
+        public func delivered(_ index: Int) -> Bool { StorageSCU.isSuccessOrWarning(statuses[index]) }
+    }
+
+    /// Sends in one association and reports each object's status instead of throwing at the first refusal.
+    public func storeEach(_ objects: [DICOMObject], to peer: DICOMPeer) -> Outcome {
+        guard !objects.isEmpty else { return Outcome(statuses: [], failure: nil) }
         var statuses = [UInt16](repeating: 0xFFFF, count: objects.count)
         var error = spdcm_error()
         let handles: [OpaquePointer] = objects.map { $0.handle }
@@ -27,11 +47,7 @@ public struct StorageSCU: Sendable {
                 }
             }
         }
-        guard ok else { throw DICOMError(error) }
-        if let i = statuses.firstIndex(where: { !Self.isSuccessOrWarning($0) }) {
-            throw DICOMError(.refusedStatus(statuses[i]), "\(peer) answered C-STORE \(i + 1) of \(objects.count) with status 0x\(String(statuses[i], radix: 16, uppercase: true))")
-        }
-        return statuses
+        return Outcome(statuses: statuses, failure: ok ? nil : DICOMError(error))
     }
 
     /// C-ECHO: verifies the peer is up and accepts us.

@@ -90,7 +90,8 @@ public final class Outbox: Sendable {
     public func run() async {
         while !Task.isCancelled {
             let delay = await deliverDue()
-            await wakeup.wait(timeout: .milliseconds(Int64(max(10, min(delay, 1)) * 1000)))
+            // Wake when the next item falls due, and at least every second for expiry; never spin.
+            await wakeup.wait(timeout: .milliseconds(Int64(max(0.01, min(delay, 1)) * 1000)))
         }
     }
 
@@ -135,50 +136,47 @@ public final class Outbox: Sendable {
         let settings = state.withLock { $0.settings }
         let scu = StorageSCU(callingAETitle: settings.callingAETitle, timeoutSeconds: settings.timeoutSeconds)
         let boxed = UncheckedObjects(objects: objects)
-        let result: Result<Void, DICOMError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                do throws(DICOMError) {
-                    try scu.store(boxed.objects, to: peer)
-                    continuation.resume(returning: .success(()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
+        let outcome: StorageSCU.Outcome = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: scu.storeEach(boxed.objects, to: peer)) }
+        }
+        // Each object counts on its own: what the peer acknowledged is never sent again.
+        let delivered = sendable.indices.filter { outcome.delivered($0) }.map { sendable[$0] }
+        let failed = sendable.indices.filter { !outcome.delivered($0) }.map { (sendable[$0], outcome.statuses[$0]) }
+        if !delivered.isEmpty {
+            state.withLock { s in
+                for item in delivered { s.items[item.id] = nil }
+                s.delivered += delivered.count
+            }
+            for item in delivered { remove(item) }
+            logger.info("results delivered", metadata: ["destination": "\(peer)", "count": "\(delivered.count)",
+                                                         "sessions": "\(Set(delivered.map(\.sessionID)).sorted().joined(separator: ","))"])
+        }
+        guard !failed.isEmpty else { return }
+        let now = Date()
+        var updated: [OutboxItem] = []
+        state.withLock { s in
+            for (original, status) in failed where s.items[original.id] != nil {
+                var item = original
+                item.attempts += 1
+                let backoff = min(s.settings.retryMaxSeconds, s.settings.retryInitialSeconds * pow(2, Double(item.attempts - 1)))
+                item.nextAttempt = now.addingTimeInterval(backoff)
+                item.lastError = outcome.failure?.message
+                    ?? "\(peer) answered C-STORE with status 0x\(String(status, radix: 16, uppercase: true))"
+                s.items[item.id] = item
+                updated.append(item)
             }
         }
-        switch result {
-        case .success:
-            state.withLock { s in
-                for item in sendable { s.items[item.id] = nil }
-                s.delivered += sendable.count
+        for item in updated {
+            do {
+                try persist(item)
+            } catch {
+                logger.error("cannot update outbox record", metadata: ["item": "\(item.id)", "error": "\(error.message)"])
             }
-            for item in sendable { remove(item) }
-            logger.info("results delivered", metadata: ["destination": "\(peer)", "count": "\(sendable.count)",
-                                                         "sessions": "\(Set(sendable.map(\.sessionID)).sorted().joined(separator: ","))"])
-        case let .failure(error):
-            let now = Date()
-            var updated: [OutboxItem] = []
-            state.withLock { s in
-                for var item in sendable where s.items[item.id] != nil {
-                    item.attempts += 1
-                    let backoff = min(s.settings.retryMaxSeconds, s.settings.retryInitialSeconds * pow(2, Double(item.attempts - 1)))
-                    item.nextAttempt = now.addingTimeInterval(backoff)
-                    item.lastError = error.message
-                    s.items[item.id] = item
-                    updated.append(item)
-                }
-            }
-            for item in updated {
-                do {
-                    try persist(item)
-                } catch {
-                    logger.error("cannot update outbox record", metadata: ["item": "\(item.id)", "error": "\(error.message)"])
-                }
-            }
-            logger.warning("delivery failed; will retry", metadata: [
-                "destination": "\(peer)", "count": "\(updated.count)", "error": "\(error.message)",
-                "attempts": "\(updated.map(\.attempts).max() ?? 0)",
-                "retry_in_s": "\(String(format: "%.1f", updated.first.map { $0.nextAttempt.timeIntervalSince(now) } ?? 0))"])
         }
+        logger.warning("delivery failed; will retry", metadata: [
+            "destination": "\(peer)", "count": "\(updated.count)", "error": "\(updated.first?.lastError ?? "-")",
+            "attempts": "\(updated.map(\.attempts).max() ?? 0)",
+            "retry_in_s": "\(String(format: "%.1f", updated.first.map { $0.nextAttempt.timeIntervalSince(now) } ?? 0))"])
     }
 
     /// Rebuilds the queue from disk: records with their DICOM file are resumed; partial writes are removed.

@@ -7,6 +7,7 @@ public final class ServiceStatus: Sendable {
         var sessionsFailed = 0
         var lastLatencyMilliseconds: Double?
         var lastBeat: ContinuousClock.Instant = .now
+        var planningSince: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
@@ -26,6 +27,17 @@ public final class ServiceStatus: Sendable {
     public func beat(at now: ContinuousClock.Instant = .now) { state.withLock { $0.lastBeat = now } }
 
     public func sinceLastBeat(at now: ContinuousClock.Instant = .now) -> Duration { now - state.withLock { $0.lastBeat } }
+
+    /// Brackets one localizer's planning, so a plan that never returns is seen even while other loops beat.
+    public func planningStarted(at now: ContinuousClock.Instant = .now) { state.withLock { $0.planningSince = now } }
+    public func planningFinished() { state.withLock { $0.planningSince = nil } }
+
+    /// True while every loop turns: beats keep coming and no plan has run longer than `limit`.
+    public func isHealthy(limit: Duration, at now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { s in
+            now - s.lastBeat < limit && (s.planningSince.map { now - $0 < limit } ?? true)
+        }
+    }
 
     public var sessionsPlanned: Int { state.withLock { $0.sessionsPlanned } }
 

@@ -183,7 +183,9 @@ public final class SpinePlanDaemon: Service, Sendable {
     private func planningLoop() async {
         for await snapshot in ready.stream {
             let started = ContinuousClock.now
+            status.planningStarted(at: started)
             let outcome = await planning.plan(snapshot)
+            status.planningFinished()
             pressure.withLock { $0.queued -= 1 }
             updatePressure()
             status.beat()
@@ -237,8 +239,8 @@ public final class SpinePlanDaemon: Service, Sendable {
         guard let interval = notifier.watchdogInterval else { return }
         let period = interval / 2
         while !Task.isCancelled {
-            // Pet only while the loops are turning: a wedged pipeline must let systemd restart us.
-            if status.sinceLastBeat() < interval { notifier.watchdog() }
+            // Pet only while the loops are turning and no plan is stuck: a wedged pipeline must let systemd restart us.
+            if status.isHealthy(limit: interval) { notifier.watchdog() }
             try? await Task.sleep(for: period)
         }
     }

@@ -260,9 +260,16 @@ def scp(args):
     from pynetdicom import AE, evt, AllStoragePresentationContexts
     received = []
 
+    refused = [0]
+    accepted = []
+
     def on_store(event):
         time.sleep(args.delay)
+        if refused[0] < args.refuse_first:
+            refused[0] += 1
+            return 0xA700
         received.append(event.request.AffectedSOPInstanceUID)
+        accepted.append(str(event.request.AffectedSOPInstanceUID))
         if args.out:
             ds = event.dataset
             ds.file_meta = event.file_meta
@@ -276,6 +283,7 @@ def scp(args):
     print(f"READY {server.server_address[1]}", flush=True)
     sys.stdin.read()  # serve until the test closes our stdin
     server.shutdown()
+    print(json.dumps({"accepted": accepted, "refused": refused[0]}), flush=True)
 
 
 def main():
@@ -339,6 +347,7 @@ def main():
     r.add_argument("--delay", type=float, default=0.0)
     r.add_argument("--out", default="")
     r.add_argument("--listen-port", type=int, default=0)
+    r.add_argument("--refuse-first", type=int, default=0, help="answer the first N C-STOREs with 0xA700")
     r.set_defaults(fn=scp)
 
     args = p.parse_args()

@@ -54,6 +54,36 @@ import SpinePlanTestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 
+    @Test("a result the peer refuses is retried alone: what it acknowledged is never sent twice")
+    func partialRefusal() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let port = freePort()
+        let scp = try LiveProcess(PythonPeer.python, [PythonPeer.script("console.py"), "scp", "--listen-port", "\(port)",
+                                                      "--refuse-first", "1"], stdin: true)
+        #expect(scp.waitForLine(containing: "READY") != nil)
+        let peer = DICOMPeer(aeTitle: "PEERSCP", host: "127.0.0.1", port: port)
+        let settings = Outbox.Settings(retryInitialSeconds: 0.05, retryMaxSeconds: 0.2, expirySeconds: 600, timeoutSeconds: 10)
+        let outbox = try Outbox(directory: tmp.appending("outbox"), settings: settings, logger: logger)
+        for object in try results(3) { try outbox.enqueue(object, kind: "sr", sessionID: "s3", to: peer) }
+        await outbox.deliverDue()
+        #expect(outbox.depth == 1, "the refused result waits; the other two are delivered")
+        #expect(outbox.pending.first?.lastError?.contains("0xA700") == true, "\(outbox.pending)")
+        for _ in 0..<100 where outbox.depth > 0 {
+            await outbox.deliverDue(now: Date().addingTimeInterval(1))
+            if outbox.depth > 0 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(outbox.depth == 0)
+        scp.closeStdin()
+        #expect(scp.waitForExit() == 0)
+        let line = try #require(scp.text.split(separator: "\n").last { $0.hasPrefix("{") })
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let accepted = try #require(report["accepted"] as? [String])
+        #expect(accepted.count == 3, "\(accepted)")
+        #expect(Set(accepted) == Set((0..<3).map { ServiceFixtures.slice(index: $0).sopInstanceUID }))
+        #expect(report["refused"] as? Int == 1)
+    }
+
     @Test("an undelivered result is dropped once it expires, and a partial write left by a crash is cleaned up")
     func expiryAndPartialWrites() async throws {
         let tmp = try TemporaryDirectory()

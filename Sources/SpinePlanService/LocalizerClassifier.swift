@@ -10,6 +10,11 @@ public enum LocalizerClassifier {
         if slice.imageType.contains(where: { $0.uppercased() == "LOCALIZER" }) { return true }
         let description = slice.seriesDescription.lowercased()
         if descriptionHints.contains(where: { description.contains($0) }) { return true }
-        return orientationsInSeries >= 2 && (slice.sliceThickness ?? 0) >= 3 && slice.plane.rows <= 512
+        return orientationsInSeries >= 2 && mayBeLocalizerByGeometry(slice)
+    }
+
+    /// Thick, low-resolution slices: a localizer if its series turns out to hold several orientations.
+    public static func mayBeLocalizerByGeometry(_ slice: Slice) -> Bool {
+        (slice.sliceThickness ?? 0) >= 3 && slice.plane.rows <= 512
     }
 }

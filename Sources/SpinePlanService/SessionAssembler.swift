@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpinePlanDICOM
+import SpinePlanGeometry
 import Synchronization
 
 /// Groups received slices into localizer sessions (one per study and frame of reference) and says when each is
@@ -31,8 +32,16 @@ public final class SessionAssembler: Sendable {
     private struct State {
         var sessions: [Key: Session] = [:]
         var ignoredSeries: Set<String> = []
+        /// Orientations seen so far in each series: one classic instance holds one, a 3-plane series several.
+        var seriesOrientations: [String: Set<PlaneOrientation>] = [:]
+        /// Thick, low-resolution instances of a series that might still prove a localizer by its geometry, held
+        /// until a second orientation arrives (then planned) or their association ends (then ignored).
+        var undecided: [String: [(instance: ReceivedInstance, at: ContinuousClock.Instant)]] = [:]
         var nextID = 0
     }
+
+    /// Undecided instances held per series at most; a series that long in one orientation is not a localizer.
+    static let maximumUndecided = 64
 
     private let state = Mutex(State())
     private let idleTimeoutValue: Mutex<Duration>
@@ -55,16 +64,39 @@ public final class SessionAssembler: Sendable {
     /// Takes one received instance; returns sessions that became complete by image count.
     public func add(_ instance: ReceivedInstance, at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
         guard let first = instance.slices.first else { return [] }
-        let orientations = Set(instance.slices.map(\.plane.orientation)).count
+        let series = first.seriesInstanceUID
+        let orientations = state.withLock { s in
+            s.seriesOrientations[series, default: []].formUnion(instance.slices.map(\.plane.orientation))
+            return s.seriesOrientations[series]!.count
+        }
         guard LocalizerClassifier.isLocalizer(first, orientationsInSeries: orientations) else {
-            let isNew = state.withLock { $0.ignoredSeries.insert(first.seriesInstanceUID).inserted }
-            if isNew {
-                logger.notice("series is not a localizer; ignored", metadata: [
-                    "calling_ae": "\(instance.callingAETitle)", "series_number": "\(first.seriesNumber.map(String.init) ?? "-")",
-                    "image_type": "\(first.imageType.joined(separator: "\\"))", "sop_class": "\(instance.sopClassUID)"])
+            let held = state.withLock { s -> Bool in
+                guard !s.ignoredSeries.contains(series), LocalizerClassifier.mayBeLocalizerByGeometry(first),
+                      s.undecided[series, default: []].count < Self.maximumUndecided else { return false }
+                s.undecided[series, default: []].append((instance, now))
+                return true
             }
+            if !held { ignore(series: series, instance) }
             return []
         }
+        // A series just proven a localizer by its geometry brings the instances held back for it.
+        let earlier = state.withLock { $0.undecided.removeValue(forKey: series) ?? [] }
+        return (earlier + [(instance, now)]).flatMap { addLocalizer($0.instance, first: $0.instance.slices[0], at: $0.at) }
+    }
+
+    private func ignore(series: String, _ instance: ReceivedInstance) {
+        let isNew = state.withLock { s in
+            s.undecided[series] = nil
+            s.seriesOrientations[series] = nil
+            return s.ignoredSeries.insert(series).inserted
+        }
+        guard isNew, let first = instance.slices.first else { return }
+        logger.notice("series is not a localizer; ignored", metadata: [
+            "calling_ae": "\(instance.callingAETitle)", "series_number": "\(first.seriesNumber.map(String.init) ?? "-")",
+            "image_type": "\(first.imageType.joined(separator: "\\"))", "sop_class": "\(instance.sopClassUID)"])
+    }
+
+    private func addLocalizer(_ instance: ReceivedInstance, first: Slice, at now: ContinuousClock.Instant) -> [LocalizerSnapshot] {
         let key = Key(study: first.studyInstanceUID, frameOfReference: first.frameOfReferenceUID)
         return state.withLock { s -> [LocalizerSnapshot] in
             if s.sessions[key] == nil {
@@ -100,7 +132,12 @@ public final class SessionAssembler: Sendable {
 
     /// The association ended normally: every session it fed that has unplanned slices is ready.
     public func released(associationID: UInt64, at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
-        state.withLock { s in
+        // Held instances whose series never showed a second orientation: the console is done with them.
+        let settled = state.withLock { s in
+            s.undecided.filter { $0.value.contains { $0.instance.associationID == associationID } }.map { ($0.key, $0.value[0].instance) }
+        }
+        for (series, instance) in settled { ignore(series: series, instance) }
+        return state.withLock { s in
             s.sessions.keys.compactMap { key -> LocalizerSnapshot? in
                 guard s.sessions[key]!.dirty, s.sessions[key]!.associations.contains(associationID) else { return nil }
                 return Self.trigger(&s.sessions[key]!, .associationReleased, now)
@@ -113,6 +150,10 @@ public final class SessionAssembler: Sendable {
         state.withLock { s in
             for (key, session) in s.sessions where !session.dirty && now - session.last > retention {
                 s.sessions[key] = nil
+            }
+            for (series, held) in s.undecided where now - (held.last?.at ?? now) > retention {
+                s.undecided[series] = nil
+                s.ignoredSeries.insert(series)
             }
             return s.sessions.keys.compactMap { key -> LocalizerSnapshot? in
                 guard s.sessions[key]!.dirty, now - s.sessions[key]!.last >= idleTimeout else { return nil }

@@ -67,4 +67,28 @@ import SpinePlanGeometry
         let ready = assembler.expireIdle(at: .now + .seconds(1))
         #expect(Set(ready.map(\.sessionID)).count == 2)
     }
+
+    @Test("an unmarked series becomes a localizer by its geometry once a second orientation arrives; a single-plane one is ignored")
+    func geometryClassification() {
+        let assembler = SessionAssembler(idleTimeout: .seconds(60), logger: logger)
+        let plain = ["ORIGINAL", "PRIMARY", "M"]
+        func slice(_ series: String, _ index: Int, _ orientation: PlaneOrientation) -> Slice {
+            ServiceFixtures.slice(series: series, index: index, orientation: orientation, imagesInAcquisition: 5, imageType: plain,
+                                  description: "T1 FAST")
+        }
+        for i in 0..<3 { #expect(assembler.add(ServiceFixtures.instance(slice("1.2.3.20", i, .sagittal))).isEmpty) }
+        #expect(assembler.sessionCount == 0, "held back until the series shows its geometry")
+        #expect(assembler.add(ServiceFixtures.instance(slice("1.2.3.20", 0, .coronal))).isEmpty)
+        #expect(assembler.sessionCount == 1)
+        let ready = assembler.add(ServiceFixtures.instance(slice("1.2.3.20", 1, .coronal)))
+        #expect(ready.count == 1)
+        #expect(ready.first?.slices.count == 5, "the held sagittal slices are part of the session")
+
+        let single = (0..<3).map { ServiceFixtures.instance(slice("1.2.3.21", $0, .sagittal), association: 2) }
+        for instance in single { #expect(assembler.add(instance).isEmpty) }
+        #expect(assembler.released(associationID: 2).isEmpty)
+        #expect(assembler.add(ServiceFixtures.instance(slice("1.2.3.21", 0, .coronal), association: 3)).isEmpty,
+                "a series ignored at its release stays ignored")
+        #expect(assembler.sessionCount == 1)
+    }
 }

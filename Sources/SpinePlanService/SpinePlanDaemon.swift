@@ -29,6 +29,8 @@ public final class SpinePlanDaemon: Service, Sendable {
     /// Runs `afterPlanning` in order but off the planning loop: recording hashes and writes megabytes, and the
     /// next localizer must not wait for that.
     let afterPlanningQueue = DispatchQueue(label: "spineplan.after-planning")
+    /// The command line's flags, applied over the file at every reload as they were at start.
+    let overrides: @Sendable (inout ServiceConfiguration) -> Void
 
     /// Snapshots waiting for the planning loop.
     final class Handoffs: Sendable {
@@ -42,6 +44,7 @@ public final class SpinePlanDaemon: Service, Sendable {
     /// Binds the port and opens the outbox now, so a bad address or state directory fails before READY=1.
     public init(configuration: ServiceConfiguration, configurationPath: String?, planning: SessionPlanning,
                 listenFileDescriptor: Int32? = nil, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
+                overrides: @escaping @Sendable (inout ServiceConfiguration) -> Void = { _ in },
                 afterPlanning: @escaping @Sendable (LocalizerSnapshot, PlanningOutcome) -> Void = { _, _ in })
         throws(DaemonError) {
         self.configuration = Mutex(configuration)
@@ -50,6 +53,7 @@ public final class SpinePlanDaemon: Service, Sendable {
         self.notifier = notifier
         self.logger = logger
         self.afterPlanning = afterPlanning
+        self.overrides = overrides
         self.ready = Handoffs()
         let inbox = InstanceInbox(capacity: configuration.sessions.maxPendingSlices, logger: logger)
         self.inbox = inbox
@@ -259,9 +263,10 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
         notifier.reloading()
         defer { notifier.ready(status: status.summary(outboxDepth: outbox.depth)) }
-        let fresh: ServiceConfiguration
+        var fresh: ServiceConfiguration
         do {
             fresh = try ConfigurationFile.load(path: path)
+            overrides(&fresh)
         } catch {
             logger.error("reload refused; keeping the running configuration", metadata: [
                 "path": "\(path)", "errors": "\(error.issues.map(\.description).joined(separator: "; "))"])
@@ -279,7 +284,9 @@ public final class SpinePlanDaemon: Service, Sendable {
         outbox.update(settings: Self.outboxSettings(applied))
         assembler.update(idleTimeout: .milliseconds(Int64(applied.sessions.idleTimeoutSeconds * 1000)))
         if let reloadable = planning as? ReloadablePlanning { reloadable.update(configuration: applied) }
-        logger.notice("configuration reloaded", metadata: ["path": "\(path)"])
+        logger.notice("configuration reloaded", metadata: [
+            "path": "\(path)", "destination": "\(applied.destination.map { "\($0)" } ?? "-")",
+            "idle_timeout_s": "\(applied.sessions.idleTimeoutSeconds)"])
     }
 }
 

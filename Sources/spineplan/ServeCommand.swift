@@ -52,6 +52,12 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             c = ServiceConfiguration()
         }
+        applyFlags(to: &c)
+        return c
+    }
+
+    /// Command-line flags win over the file, at start and again at every reload.
+    func applyFlags(to c: inout ServiceConfiguration) {
         if let port { c.network.port = port }
         if let aeTitle { c.network.aeTitle = aeTitle }
         if let bind { c.network.bind = bind }
@@ -70,7 +76,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let idleTimeout { c.sessions.idleTimeoutSeconds = idleTimeout }
         if let precision { c.model.precision = precision }
         if let logLevel { c.logLevel = logLevel }
-        return c
     }
 
     /// systemd socket activation: the first passed descriptor (fd 3) when LISTEN_PID is us.
@@ -98,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             daemon = try SpinePlanDaemon(configuration: c, configurationPath: config, planning: pipeline,
                                          listenFileDescriptor: Self.activatedSocket(), notifier: notifier, logger: logger,
-                                         afterPlanning: recorder)
+                                         overrides: { [self] in applyFlags(to: &$0) }, afterPlanning: recorder)
         } catch {
             throw CommandFailure.work("cannot start: \(error.message)")
         }

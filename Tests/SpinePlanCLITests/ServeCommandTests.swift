@@ -102,7 +102,7 @@ final class NotifySocket {
         try "network:\n  port: 0\nsessions:\n  idle_timeout_s: 5\nstate_directory: \(tmp.appending("state"))\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let socket = try NotifySocket(path: tmp.appending("notify.sock"))
-        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--config", config],
+        let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--config", config, "--destination", "FLAGPEER@127.0.0.1:5104"],
                                      environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000"])
         let start = receive(socket, until: "READY=1")
         let ready = try #require(start.last)
@@ -125,7 +125,10 @@ final class NotifySocket {
             .write(toFile: config, atomically: true, encoding: .utf8)
         server.signal(SIGHUP)
         #expect(receive(socket, until: "READY=1").contains { $0.contains("RELOADING=1") })
-        #expect(server.waitForLine(containing: "configuration reloaded") != nil)
+        // The file's new value applies; the command line's flags still win over the file after the reload.
+        let reloaded = try #require(server.waitForLine(containing: "configuration reloaded"))
+        #expect(reloaded.contains("idle_timeout_s=2.0"), "\(reloaded)")
+        #expect(reloaded.contains("destination=FLAGPEER@127.0.0.1:5104"), "\(reloaded)")
 
         server.signal(SIGTERM)
         #expect(receive(socket, until: "STOPPING=1").last?.contains("STOPPING=1") == true)

@@ -462,8 +462,15 @@ bool spdcm_scp_run(spdcm_scp *scp, spdcm_error *error) {
             char host[INET6_ADDRSTRLEN] = "";
             if (from.ss_family == AF_INET)
                 inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&from)->sin_addr, host, sizeof host);
-            else if (from.ss_family == AF_INET6)
-                inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&from)->sin6_addr, host, sizeof host);
+            else if (from.ss_family == AF_INET6) {
+                const in6_addr &a6 = reinterpret_cast<sockaddr_in6 *>(&from)->sin6_addr;
+                // A dual-stack socket (systemd's ListenStream=104) reports IPv4 peers as ::ffff:a.b.c.d; name them
+                // as IPv4 so allowlists and logs read the same under socket activation.
+                if (IN6_IS_ADDR_V4MAPPED(&a6))
+                    inet_ntop(AF_INET, &a6.s6_addr[12], host, sizeof host);
+                else
+                    inet_ntop(AF_INET6, &a6, host, sizeof host);
+            }
             uint64_t id = scp->nextAssociationID.fetch_add(1);
             int32_t active = scp->active.load();
             // Past the limit a short-lived worker still answers with a transient A-ASSOCIATE-RJ; far past it, close.

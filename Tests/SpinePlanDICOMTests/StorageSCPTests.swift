@@ -179,6 +179,32 @@ struct StorageSCPTests {
         #expect(r["rejected"] as? Bool == true)
     }
 
+    @Test("on a dual-stack socket (as systemd passes one) an IPv4 peer is named as IPv4, so an IPv4 allowlist admits it")
+    func dualStackPeerAddress() async throws {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0, "no IPv6 on this machine")
+        var off: Int32 = 0
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_any
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        try #require(bound == 0 && listen(fd, 8) == 0)
+        let server = try TestServer {
+            $0.listenFileDescriptor = fd
+            $0.allowedPeerAddresses = ["127.0.0.1"]
+        }
+        defer {
+            server.stop()
+            close(fd)
+        }
+        let r = try await PythonPeer.run(["negotiate", "1.2.840.10008.1.1", "--port", "\(server.port)"]).json()
+        #expect(r["established"] as? Bool == true, "\(server.eventLog.all.map(\.detail))")
+        #expect(server.eventLog.all.contains { $0.kind == .accepted && $0.peerAddress == "127.0.0.1" })
+    }
+
     @Test("an idle TCP connection does not delay another sender by more than the ACSE timeout")
     func idlePeer() async throws {
         let tmp = try TemporaryDirectory()

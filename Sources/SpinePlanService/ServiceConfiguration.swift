@@ -21,7 +21,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public struct Sessions: Sendable, Equatable {
         /// Seconds without a new slice after which an open session is planned anyway.
         public var idleTimeoutSeconds = 5.0
-        /// Slices held across all open sessions before new instances are refused (0xA700).
+        /// Received instances waiting for the intake loop before new ones are refused (0xA700). Fixed at start.
         public var maxPendingSlices = 512
         /// Localizers waiting for the planning loop before new associations are rejected (A-ASSOCIATE-RJ, transient).
         public var maxQueuedSessions = 8

@@ -5,10 +5,4 @@ public enum OfflineReplay {
         let outcome = await planning.plan(try recording.snapshot())
         return ReplayedRun(plan: outcome.plan, failure: outcome.failure, overlayPNG: outcome.overlayPNG)
     }
-
-    /// Without a pipeline there is nothing to replay with; every recording becomes an error outcome that says so.
-    public static func run(recording: Recording) async throws(RecordingError) -> ReplayedRun {
-        _ = try recording.snapshot()
-        throw RecordingError(.io, "offline replay needs the planning pipeline, which this build does not have yet")
-    }
 }

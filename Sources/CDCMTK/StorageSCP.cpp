@@ -155,11 +155,11 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool over
         T_ASC_RejectParameters rej{result, source, reason};
         ASC_rejectAssociation(assoc, &rej);
         event(SPDCM_EVENT_REJECTED, id, calling, called, peer.c_str(), why);
-        // PS3.8 9.1.4: after A-ASSOCIATE-RJ the requestor closes the connection. Closing first can reset it
-        // before a loaded peer has read the rejection, which it then sees as an abort; wait up to 1 s.
-        ::shutdown(fd, SHUT_WR);
+        // PS3.8 9.1.4 (AR-3): after A-ASSOCIATE-RJ the requestor closes the connection. If we close (or even
+        // half-close) first, a loaded peer can see the end of the stream before it has handled the rejection and
+        // report an abort instead; so send nothing more and wait for its close, up to an ARTIM-like 5 s.
         char drain[512];
-        for (int waited = 0; waited < 1000; waited += 100) {
+        for (int waited = 0; waited < 5000; waited += 100) {
             pollfd p{fd, POLLIN, 0};
             if (::poll(&p, 1, 100) > 0 && ::recv(fd, drain, sizeof drain, 0) <= 0) break;
         }

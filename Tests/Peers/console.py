@@ -210,9 +210,9 @@ def send(args):
     groups = [[f] for f in files] if args.each else [files]
     rejected = None
     for group in groups:
-        assoc = ae.associate(args.host, args.port, ae_title=args.called)
+        assoc, was_rejected = associate(ae, args)
         if not assoc.is_established:
-            rejected = "rejected" if assoc.is_rejected else "aborted"
+            rejected = "rejected" if was_rejected else "aborted"
             break
         for f in group:
             # Passing a path sends the file's encoded dataset as it is, so corrupt input reaches the SCP unchanged.
@@ -224,11 +224,25 @@ def send(args):
                       "seconds": time.monotonic() - started}))
 
 
+def associate(ae, args):
+    """ae.associate, plus whether an A-ASSOCIATE-RJ PDU arrived: pynetdicom 3 can lose the rejection it has just
+    received in a race with its own transport close (it then logs the RJ PDU and reports an abort)."""
+    from pynetdicom import evt
+    seen = {"rj": False}
+
+    def on_pdu(event):
+        if type(event.pdu).__name__ == "A_ASSOCIATE_RJ":
+            seen["rj"] = True
+
+    assoc = ae.associate(args.host, args.port, ae_title=args.called, evt_handlers=[(evt.EVT_PDU_RECV, on_pdu)])
+    return assoc, assoc.is_rejected or seen["rj"]
+
+
 def negotiate(args):
     """Proposes the given SOP classes and reports which were accepted, or whether the association was rejected."""
     ae = make_ae(args, args.sop)
-    assoc = ae.associate(args.host, args.port, ae_title=args.called)
-    result = {"established": assoc.is_established, "rejected": assoc.is_rejected, "accepted": [], "refused": []}
+    assoc, rejected = associate(ae, args)
+    result = {"established": assoc.is_established, "rejected": rejected, "accepted": [], "refused": []}
     if assoc.is_established:
         result["accepted"] = [str(c.abstract_syntax) for c in assoc.accepted_contexts]
         result["refused"] = [str(c.abstract_syntax) for c in assoc.rejected_contexts]

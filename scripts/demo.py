@@ -130,13 +130,23 @@ def main():
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
         server.shutdown()
+    # The daemon's own stage timings (its "session planned" log lines), to show where the latency goes.
+    stages = {}
+    for line in log:
+        if "session planned" in line:
+            for key, value in re.findall(r"\b(ms_\w+|latency_ms)=([0-9.]+)", line):
+                stages.setdefault(key, []).append(float(value))
+    stage_medians = {k: statistics.median(v) for k, v in sorted(stages.items())}
+    if stage_medians:
+        print("daemon stage medians (ms): " + ", ".join(f"{k.replace('ms_', '')} {v:.1f}" for k, v in stage_medians.items()))
     lat = sorted(latencies)
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
     print(f"\nend-to-end latency at the console over {len(lat)} session(s): median {statistics.median(lat):.0f} ms, "
           f"95th percentile {p95:.0f} ms (last C-STORE response to SR received)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"sessions": len(lat), "median_ms": statistics.median(lat), "p95_ms": p95, "latencies_ms": lat}, f, indent=1)
+            json.dump({"sessions": len(lat), "median_ms": statistics.median(lat), "p95_ms": p95, "latencies_ms": lat,
+                       "daemon_stage_medians_ms": stage_medians}, f, indent=1)
 
 
 def show(case, sessions_dir, sr, received, before, lock, out, latency):

@@ -10,8 +10,6 @@ swift build -c release --product spineplan --scratch-path .build-train-release
 if [ ! -x "$here/.venv/bin/python" ]; then
     python3.11 -m venv "$here/.venv"
     "$here/.venv/bin/pip" install -q --upgrade pip
-    # The CPU-only wheel is much smaller; fall back to PyPI's torch when its index is unreachable.
-    "$here/.venv/bin/pip" install -q torch==2.15.0 --index-url https://download.pytorch.org/whl/cpu || true
     "$here/.venv/bin/pip" install -q -r "$here/requirements.txt"
 fi
 py="$here/.venv/bin/python"

@@ -52,6 +52,12 @@ package final class LiveProcess: @unchecked Sendable {
         }
     }
 
+    /// The port from `spineplan serve`'s "listening … port=N" line, once it appears.
+    package func listeningPort(timeout: Double = 20) -> Int? {
+        waitForLine(containing: "listening", timeout: timeout)?.split(separator: " ").first { $0.hasPrefix("port=") }
+            .flatMap { Int($0.dropFirst(5)) }
+    }
+
     package func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
     /// Waits for exit and returns the status, or nil if it did not exit in time.

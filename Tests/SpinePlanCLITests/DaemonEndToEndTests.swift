@@ -19,8 +19,7 @@ struct DaemonEndToEndTests {
     static func serve(_ arguments: [String]) throws -> (LiveProcess, Int) {
         let daemon = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--log-level", "info"] + arguments,
                                      environment: ["OMP_WAIT_POLICY": "passive"])
-        let line = try #require(daemon.waitForLine(containing: "listening", timeout: 120), "\(daemon.text)")
-        let port = try #require(line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        let port = try #require(daemon.listeningPort(timeout: 120), "\(daemon.text)")
         return (daemon, port)
     }
 
@@ -78,10 +77,7 @@ struct DaemonEndToEndTests {
             let nearest = truth.map { Self.distance($0, centre) }.min() ?? .infinity
             #expect(nearest < 10, "\(plane["id"] ?? "") is \(nearest) mm from the nearest true disc")
         }
-        if let path = result["sr_path"] as? String, let dciodvfy = ["/usr/bin/dciodvfy", "/usr/local/bin/dciodvfy"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0) }) {
-            let check = try await Subprocess.run(dciodvfy, [path])
-            let errors = (check.stdout + "\n" + check.stderr).split(separator: "\n").filter { $0.hasPrefix("Error") }
+        if let path = result["sr_path"] as? String, let errors = try await DICOMTools.dciodvfyErrors(path) {
             #expect(errors.isEmpty, "\(errors)")
         }
         // The synthetic patient's identity never reaches the log.

@@ -8,21 +8,11 @@ import Testing
 struct GoldenReplayTests {
     static let sessions = 3
 
-    /// JUnit totals, read by Python's xml.etree (an independent reader).
+    /// JUnit totals, read by Python's xml.etree (`Tests/Peers/qa_junit_check.py`, an independent reader).
     static func junit(_ path: String) async throws -> (tests: Int, failures: Int, errors: Int) {
-        let script = """
-            import sys, xml.etree.ElementTree as ET
-            root = ET.parse(sys.argv[1]).getroot()
-            cases = root.iter('testcase')
-            t = f = e = 0
-            for c in cases:
-                t += 1; f += len(c.findall('failure')); e += len(c.findall('error'))
-            print(t, f, e)
-            """
-        let out = try await Subprocess.run(PythonPeer.python, ["-c", script, path])
-        let numbers = out.stdout.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
-        try #require(numbers.count == 3, "\(out.stdout)\(out.stderr)")
-        return (numbers[0], numbers[1], numbers[2])
+        let report = try await PythonPeer.run([path], script: "qa_junit_check.py").json()
+        let cases = try #require(report["cases"] as? [[String: Any]], "\(report)")
+        return (cases.count, cases.filter { !($0["failure"] is NSNull) }.count, cases.filter { !($0["error"] is NSNull) }.count)
     }
 
     @Test("recorded sessions replay without regressions offline and against a live daemon; a protocol change is a regression")
@@ -37,11 +27,8 @@ struct GoldenReplayTests {
 
         // Record: the daemon as deployed, with recording on. Nobody listens at the destination; that does not matter here.
         let recordings = tmp.appending("recordings")
-        let recorder = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", tmp.appending("state-rec"),
-                                                               "--record-dir", recordings, "--destination", "NOBODY@127.0.0.1:\(freePort())"],
-                                       environment: ["OMP_WAIT_POLICY": "passive"])
-        let listening = try #require(recorder.waitForLine(containing: "listening", timeout: 120), "\(recorder.text)")
-        let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        let (recorder, port) = try DaemonEndToEndTests.serve(["--state-dir", tmp.appending("state-rec"), "--record-dir", recordings,
+                                                              "--destination", "NOBODY@127.0.0.1:\(freePort())"])
         for name in cases {
             let sent = try await PythonPeer.run(["send", tmp.appending("synth/\(name)/localizer"), "--port", "\(port)"]).json()
             #expect((sent["statuses"] as? [Int])?.allSatisfy { $0 == 0 } == true, "\(sent)")
@@ -66,11 +53,8 @@ struct GoldenReplayTests {
 
         // Against a live daemon, as the console: send, receive the SR, compare.
         let consolePort = freePort()
-        let daemon = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", tmp.appending("state-live"),
-                                                             "--destination", "QA_CONSOLE@127.0.0.1:\(consolePort)"],
-                                     environment: ["OMP_WAIT_POLICY": "passive"])
-        let live = try #require(daemon.waitForLine(containing: "listening", timeout: 120), "\(daemon.text)")
-        let livePort = try #require(live.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        let (daemon, livePort) = try DaemonEndToEndTests.serve(["--state-dir", tmp.appending("state-live"),
+                                                                "--destination", "QA_CONSOLE@127.0.0.1:\(consolePort)"])
         let target = try await Subprocess.run(LiveProcess.spineplan, ["replay"] + folders + [
             "--target", "SPINEPLAN@127.0.0.1:\(livePort)", "--listen", "QA_CONSOLE@\(consolePort)", "--bind", "127.0.0.1",
             "--speed", "max", "--timeout", "120", "--junit", tmp.appending("target.xml")])

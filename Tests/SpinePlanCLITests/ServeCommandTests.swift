@@ -11,8 +11,7 @@ struct ServeCommandTests {
         let dir = tmp.appending("series")
         #expect(try await PythonPeer.run(["make-classic", dir, "--count", "4"]).status == 0)
         let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", tmp.appending("state")])
-        let listening = try #require(server.waitForLine(containing: "listening"), "\(server.text)")
-        let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        let port = try #require(server.listeningPort(), "\(server.text)")
         // Exactly one listening socket, on loopback: DCMTK must not open a listener of its own on 0.0.0.0.
         let sockets = try await Subprocess.run("/usr/bin/ss", ["-Hltnp"])
         let ours = sockets.stdout.split(separator: "\n").filter { $0.contains("pid=\(server.pid),") }
@@ -42,9 +41,8 @@ struct ServeCommandTests {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
         let first = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", tmp.appending("a")])
-        let listening = try #require(first.waitForLine(containing: "listening"))
-        let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.map { String($0.dropFirst(5)) })
-        let second = try await Subprocess.run(LiveProcess.spineplan, ["serve", "--port", port, "--state-dir", tmp.appending("b")])
+        let port = try #require(first.listeningPort())
+        let second = try await Subprocess.run(LiveProcess.spineplan, ["serve", "--port", "\(port)", "--state-dir", tmp.appending("b")])
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen"))
         first.signal(SIGTERM)
@@ -109,8 +107,7 @@ final class NotifySocket {
         #expect(start.first?.contains("STATUS=loading the model") == true, "\(start)")
         #expect(ready.contains("READY=1"))
         #expect(ready.contains("STATUS=listening on 127.0.0.1:"))
-        let listening = try #require(server.waitForLine(containing: "listening"))
-        let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.map { String($0.dropFirst(5)) })
+        let port = try #require(server.listeningPort())
         #expect(ready.contains(":\(port) as SPINEPLAN"))
         #expect(receive(socket, until: "WATCHDOG=1").last == "WATCHDOG=1")
 

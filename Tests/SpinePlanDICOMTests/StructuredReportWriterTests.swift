@@ -4,17 +4,11 @@ import SpinePlanGeometry
 import SpinePlanTestSupport
 import Testing
 
-/// A tool from PATH (dicom3tools, DCMTK), or nil when it is not installed.
-func toolPath(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
+func toolPath(_ name: String) -> String? { DICOMTools.path(name) }
 
-/// dciodvfy's error lines (it reports on stderr; warnings are allowed, errors are not).
+/// dciodvfy's error lines; the tests that call this are enabled only where dciodvfy is installed.
 func dciodvfyErrors(_ file: String) async throws -> [String] {
-    let tool = try #require(toolPath("dciodvfy"))
-    let out = try await Subprocess.run(tool, [file])
-    return (out.stdout + "\n" + out.stderr).split(separator: "\n").map(String.init).filter { $0.hasPrefix("Error") }
+    try #require(try await DICOMTools.dciodvfyErrors(file))
 }
 
 /// Planned stacks with known geometry: an oblique L4/L5, a wedge-tilted L5/S1 and an unnamed disc.

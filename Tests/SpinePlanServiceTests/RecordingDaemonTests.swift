@@ -15,8 +15,7 @@ import SpinePlanTestSupport
         try #require(made.status == 0, "\(made.stderr)")
         let server = try LiveProcess(LiveProcess.spineplan, ["serve", "--port", "0", "--state-dir", root + "/state",
                                                              "--record-dir", root + "/recordings"])
-        let listening = try #require(server.waitForLine(containing: "listening", timeout: 120), "\(server.text)")
-        let port = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+        let port = try #require(server.listeningPort(timeout: 120), "\(server.text)")
         let sent = try await PythonPeer.run(["send", root + "/files", "--port", String(port), "--calling", "QA_SCANNER"])
         #expect(sent.status == 0, "\(sent.stderr)")
         #expect(server.waitForLine(containing: "session recorded", timeout: 120) != nil, "\(server.text)")

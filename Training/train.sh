@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the virtual scanner, sets up Training/.venv, generates data, trains, exports and evaluates.
-# Not part of CI. Usage: Training/train.sh [minutes]   (stage 1, default 50; stage 2 is 10 more at a lower rate)
+# Not part of CI. Usage: Training/train.sh [minutes]   (stage 1, default 50; stage 2 is 10 more at a lower rate;
+# stage 3 is 30 more with SPIDER 2D real T2 slices mixed in: 90 minutes of training in all)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -20,8 +21,14 @@ cd "$here"
 cp out/final.pt out/final-stage1.pt
 cp out/train-log.json out/train-log-50min.json
 "$py" -m spineplan_train.train --minutes 10 --lr 5e-4 --init out/final-stage1.pt
+cp out/final.pt out/final-stage2.pt
+cp out/train-log.json out/train-log-stage2.json
+# Stage 3 adds real clinical T2 (SPIDER 2D, group labels) to what stages 1 and 2 learned.
+[ -d cache/spider ] || "$py" -m spineplan_train.spider --cache
+"$py" -m spineplan_train.train --minutes 30 --lr 1e-3 --spider-share 0.2 --init out/final-stage2.pt
 "$py" -m spineplan_train.record_stages
 [ -f cache/eval-synth-info.json ] || "$py" -m spineplan_train.data --set eval-synth
 [ -f cache/eval-real-info.json ] || "$py" -m spineplan_train.data --set eval-real
 "$py" -m spineplan_train.export --fixture-source cache/eval-synth/phantom-900000.npz
 "$py" -m spineplan_train.evaluate --set eval-synth --set eval-real
+"$py" -m spineplan_train.spider --evaluate

@@ -67,6 +67,8 @@ def pick(rows, good):
 
 
 def main():
+    import torch
+
     os.makedirs(IMAGES, exist_ok=True)
     for set_name, label in [("eval-synth", "held-out phantom"), ("eval-real", "held-out real vb2-")]:
         path = os.path.join(OUT, set_name + ".json")
@@ -91,6 +93,36 @@ def main():
             short = "synth" if set_name == "eval-synth" else "real"
             fig.savefig(os.path.join(IMAGES, f"model-{short}-{kind}.png"), dpi=110)
             plt.close(fig)
+    # SPIDER 2D held-out patients (real clinical T2): predicted classes on the middle supervised plane.
+    spider_eval = os.path.join(OUT, "eval-spider.json")
+    if os.path.exists(spider_eval):
+        from . import spider
+        rows = json.load(open(spider_eval))["rows"]
+        rows = sorted(rows, key=lambda r: -r["disc"])
+        chosen = rows[:2] + rows[-2:]
+        fig, axes = plt.subplots(1, len(chosen), figsize=(3.2 * len(chosen), 3.6), squeeze=False)
+        items = {i["name"]: i for i in spider.load(held_out=True)}
+        for ax, r in zip(axes[0], chosen):
+            item = items[r["patient"]]
+            arg = np.load(os.path.join(OUT, "pred", r["patient"] + ".npz"))["arg"]
+            d = spider.SUPERVISED_PLANES[1]
+            image = normalise(torch.from_numpy(item["raw"])).numpy()
+            ax.imshow(image[d], cmap="gray", vmin=0, vmax=1.5)
+            ax.imshow(np.ma.masked_equal(arg[d], 0), cmap=colours(), vmin=0, vmax=len(CLASSES) - 1,
+                      interpolation="nearest")
+            for c in np.unique(arg[d]):
+                name = CLASSES[c]
+                ys, xs = np.nonzero(arg[d] == c)
+                if c and name != "canal" and len(xs) > 4:
+                    ax.text(xs.max() + 2 if "/" not in name else xs.min() - 2, ys.mean(), name, fontsize=6,
+                            color="yellow" if "/" in name else "white", ha="left" if "/" not in name else "right",
+                            va="center")
+            ax.set_title(f"{r['patient']}: Dice vertebra {r['vertebra']:.2f}, disc {r['disc']:.2f}", fontsize=8)
+            ax.set_axis_off()
+        fig.suptitle("held-out SPIDER 2D (real T2): best and worst by disc Dice, predicted labels", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(os.path.join(IMAGES, "model-spider.png"), dpi=110)
+        plt.close(fig)
     # Error distributions.
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for set_name, colour in [("eval-synth", "tab:blue"), ("eval-real", "tab:orange")]:
@@ -110,29 +142,36 @@ def main():
     fig.tight_layout()
     fig.savefig(os.path.join(IMAGES, "model-errors.png"), dpi=110)
     plt.close(fig)
-    # Training curve.
-    log_path = os.path.join(OUT, "train-log.json")
-    if os.path.exists(log_path):
-        log = json.load(open(log_path))["log"]
-        first = os.path.join(OUT, "train-log-50min.json")  # stage 1 of train.sh, when there were two stages
-        if os.path.exists(first):
-            earlier = json.load(open(first))["log"]
-            log = earlier + [[l[0] + earlier[-1][0], *l[1:]] for l in log]
+    # Training curve: train.sh's stages chained (stage 1, stage 2, stage 3 = the last log).
+    stage_logs = [os.path.join(OUT, n) for n in ("train-log-50min.json", "train-log-stage2.json", "train-log.json")]
+    stage_logs = [p for p in stage_logs if os.path.exists(p)]
+    if stage_logs:
+        log, starts = [], []
+        for path in stage_logs:
+            offset = log[-1][0] if log else 0
+            starts.append(offset)
+            log += [[l[0] + offset, *l[1:]] for l in json.load(open(path))["log"]]
         steps = np.array([l[0] for l in log])
         ce = np.array([l[2] for l in log])
         dl = np.array([l[3] for l in log])
+        grouped = np.array([l[4] if len(l) > 4 else 0 for l in log], dtype=bool)
         k = 20
         smooth = lambda v: np.convolve(v, np.ones(k) / k, mode="valid")  # noqa: E731
-        fig, ax = plt.subplots(figsize=(6, 3))
-        ax.plot(steps[k - 1:], smooth(ce), label="cross-entropy")
-        ax.plot(steps[k - 1:], smooth(dl), label="soft Dice loss")
-        ax.set_xlabel("step (batch 2; stage 2 starts after stage 1's last step)")
+        fig, ax = plt.subplots(figsize=(6.5, 3.2))
+        named = ~grouped
+        ax.plot(steps[named][k - 1:], smooth(ce[named]), label="cross-entropy (phantom, vb3-)")
+        ax.plot(steps[named][k - 1:], smooth(dl[named]), label="soft Dice loss (phantom, vb3-)")
+        if grouped.sum() > k:
+            ax.plot(steps[grouped][k - 1:], smooth(ce[grouped] + dl[grouped]), label="group loss (SPIDER 2D)",
+                    alpha=0.8)
+        for x in starts[1:]:
+            ax.axvline(x, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("step (batch 2; dotted lines: start of stages 2 and 3)")
         ax.set_yscale("log")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(os.path.join(IMAGES, "model-training.png"), dpi=110)
         plt.close(fig)
-
 
 if __name__ == "__main__":
     main()

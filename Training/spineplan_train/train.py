@@ -17,6 +17,7 @@ from . import export
 from .classes import CLASSES, DISCS, INDEX, MERGED_INTO_BACKGROUND
 from .data import CACHE, IGNORE, TRAINING
 from .model import build, initialise
+from . import spider
 
 OUT = os.path.join(TRAINING, "out")
 
@@ -44,8 +45,11 @@ def normalise(raw):
     return torch.clamp(raw / ref, 0, 2)
 
 
-def augment(raw, labels, rng):
-    """raw [D,H,W] float, labels [D,H,W] long. Geometric, FOV, slice, intensity augmentation of one sample."""
+def augment(raw, labels, rng, named=True):
+    """raw [D,H,W] float, labels [D,H,W] long. Geometric, FOV, slice, intensity augmentation of one sample.
+
+    `named` is False for SPIDER samples, whose labels are groups, not level classes: their FOV cut-offs are
+    placed at random rows instead of at T12 or the sacrum."""
     D, H, W = raw.shape
     # In-plane rotation, scale and shift, the same for every slice.
     if rng.random() < 0.8:
@@ -71,7 +75,7 @@ def augment(raw, labels, rng):
     if rng.random() < 0.3:
         top = rng.random() < 0.5
         rows = torch.nonzero((labels != 0) & (labels != IGNORE) & (labels != INDEX["canal"]))[:, 1]
-        if len(rows) and rng.random() < 0.6:
+        if named and len(rows) and rng.random() < 0.6:
             target = INDEX["T12"] if top else INDEX["S1"]
             t_rows = torch.nonzero(labels == target)[:, 1]
             centre = int(t_rows.float().mean()) if len(t_rows) else int(rows.float().mean())
@@ -126,6 +130,10 @@ def main(argv=None):
     ap.add_argument("--init", help="state dict to continue from (a second, shorter cosine cycle)")
     ap.add_argument("--crop-w", type=int, default=64, help="training crop along the row direction (W)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--version", default="1.1.0", help="version written to the sidecar")
+    ap.add_argument("--smoke", action="store_true", help="a trial run: writes nothing but out/smoke.pt")
+    ap.add_argument("--spider-share", type=float, default=0.0,
+                    help="share of batches drawn from SPIDER 2D (real T2, group labels; see spider.py)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -135,6 +143,19 @@ def main(argv=None):
     phantoms = [i for i in items if not i["partial"]]
     real = [i for i in items if i["partial"]]
     print(f"train: {len(phantoms)} phantom sessions, {len(real)} real (vb3-) sessions", flush=True)
+    spider_items = spider.load(held_out=False) if args.spider_share > 0 else []
+    if args.spider_share > 0 and not spider_items:
+        raise SystemExit("no SPIDER cache: run python -m spineplan_train.spider --cache")
+    groups = torch.from_numpy(spider.group_index())
+    if spider_items:
+        gcounts = np.zeros(len(spider.GROUPS))
+        for it in spider_items:
+            lab = it["labels"][list(spider.SUPERVISED_PLANES)]
+            gcounts += np.bincount(lab.ravel(), minlength=256)[:len(spider.GROUPS)]
+        gpriors = (gcounts + 1) / (gcounts + 1).sum()
+        group_weights = torch.tensor(np.clip(np.sqrt(gpriors[0] / gpriors), 1, 10), dtype=torch.float32)
+        print(f"spider: {len(spider_items)} patients, group weights {np.round(group_weights.numpy(), 1).tolist()}",
+              flush=True)
     n_classes = len(CLASSES)
     model = build(n_classes)
     counts = np.zeros(n_classes)
@@ -172,10 +193,12 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         xs, ys = [], []
+        grouped = bool(spider_items) and rng.random() < args.spider_share
         for _ in range(args.batch):
-            pool = real if (real and rng.random() < args.real_share) else phantoms
+            pool = spider_items if grouped else real if (real and rng.random() < args.real_share) else phantoms
             it = pool[int(rng.integers(len(pool)))]
-            x, y = augment(torch.from_numpy(it["raw"].copy()), torch.from_numpy(it["labels"].astype(np.int64)), rng)
+            x, y = augment(torch.from_numpy(it["raw"].copy()), torch.from_numpy(it["labels"].astype(np.int64)), rng,
+                           named=not grouped)
             if args.crop_w < x.shape[2]:
                 # Anterior-posterior crop around the spine: halves the cost, keeps the full cranio-caudal
                 # context that level identity needs.
@@ -190,20 +213,27 @@ def main(argv=None):
         y = torch.stack(ys)
         model.train()
         logits = model(x)
-        loss, ce, dl = loss_fn(logits, y, n_classes, class_weights)
+        if grouped:
+            loss, ce, dl = spider.group_loss(logits, y, groups, group_weights)
+        else:
+            loss, ce, dl = loss_fn(logits, y, n_classes, class_weights)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
-        log.append((step, round(elapsed, 1), ce, dl))
+        log.append((step, round(elapsed, 1), ce, dl, int(grouped)))
         if step % 10 == 0:
             print(f"step {step} t={elapsed:.0f}s lr={lr:.2e} ce={np.mean([l[2] for l in log[-10:]]):.4f} "
                   f"dice_loss={np.mean([l[3] for l in log[-10:]]):.4f}", flush=True)
-        if time.time() - last_ckpt > 300:
+        if time.time() - last_ckpt > 300 and not args.smoke:
             torch.save(model.state_dict(), os.path.join(OUT, "checkpoint.pt"))
             last_ckpt = time.time()
     seconds = time.time() - t0
+    if args.smoke:
+        torch.save(model.state_dict(), os.path.join(OUT, "smoke.pt"))
+        print(f"smoke: {step} steps in {seconds:.0f} s", flush=True)
+        return
     torch.save(model.state_dict(), os.path.join(OUT, "final.pt"))
     with open(os.path.join(OUT, "train-log.json"), "w") as f:
         json.dump({"steps": step, "seconds": seconds, "batch": args.batch, "log": log}, f)
@@ -213,11 +243,13 @@ def main(argv=None):
     training = {
         "data": (f"{len(phantoms)} virtual-scanner phantom sessions (seeds {TRAIN_SEED_TEXT}) and {len(real)} "
                  "acquisitions of the 50 MyoSegmenTUM vb3- volumes (3 geometries each, seeds 200000+); "
-                 "held out: phantom seeds 900000+, all vb2- cases"),
+                 "held out: phantom seeds 900000+, all vb2- cases"
+                 + (f"; {len(spider_items)} SPIDER 2D patients (real T2, group labels only; every fifth patient "
+                    "held out)" if spider_items else "")),
         "data_sha256": info["sha256"],
         "data_generation_seconds": info["seconds"],
-        "command": "Training/train.sh (python -m spineplan_train.train --minutes %g --batch %d --crop-w %d)" % (
-            args.minutes, args.batch, args.crop_w),
+        "command": "Training/train.sh (python -m spineplan_train.train --minutes %g --batch %d --crop-w %d "
+                   "--spider-share %g)" % (args.minutes, args.batch, args.crop_w, args.spider_share),
         "seconds": round(seconds),
         "steps": step, "batch": args.batch, "samples_seen": step * args.batch,
         "loss": "class-weighted cross-entropy (sqrt inverse frequency, 1..10) + soft Dice; unlabelled voxels of "
@@ -227,7 +259,7 @@ def main(argv=None):
         "merged_into_background": MERGED_INTO_BACKGROUND,
         "cpu": "2 cores, shared with Swift builds (see Docs/model-card.md)",
     }
-    export.write_weights(model.eval(), "1.0.0", training)
+    export.write_weights(model.eval(), args.version, training)
     print(f"done: {step} steps in {seconds:.0f} s", flush=True)
 
 

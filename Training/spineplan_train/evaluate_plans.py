@@ -9,11 +9,12 @@ SR, with the session's `truth.json`:
   the truth normal (what positions the stack);
 - angle: between the plane normal and the truth disc normal;
 - levels: every truth disc among the planned levels (default L1/L2 … L5/S1, plus L5/L6 and L6/S1 when the anatomy
-  has them) has a plane of the same name within 12 mm, and no named plane sits within 12 mm of a differently named
-  truth disc. Abstained plans count as "abstained", not as right.
+  has them) has a plane of the same name, and every named plane's nearest truth disc has its name (a plane named
+  right but far off counts in the geometry figures, not as a wrong level). Abstained plans count as "abstained", not as right.
 Unnamed planes of abstained plans are matched to the nearest truth disc for the geometry figures.
-Real vb2- sessions have reference discs for L1/L2…L4/L5 only (no sacrum is labelled), so their level figure is
-"every named plane right" and "every reference disc planned".
+Real vb2- sessions have reference discs for T11/T12…L4/L5 only (no sacrum is labelled): a named plane of a level
+the reference lacks (L5/S1) that lies more than 12 mm from every reference disc cannot be checked and is skipped;
+their level figure is "every checkable named plane right" and "every reference disc L1/L2…L4/L5 planned".
 """
 import argparse
 import json
@@ -60,8 +61,14 @@ def score(plan_json, truth, real):
         dist = float(np.linalg.norm(np.asarray(nearest["centre_lps_mm"]) - c))
         name = p.get("level")
         if name and not row["abstained"]:
-            if name in discs and np.linalg.norm(np.asarray(discs[name]["centre_lps_mm"]) - c) <= MATCH_MM:
+            if nearest["level"] == name:
+                # Named right; a centre far off shows in the geometry figures, not as a wrong level.
                 target = discs[name]
+            elif name not in discs and dist > MATCH_MM:
+                # A level the reference does not have (vb2- labels stop at L5, so L5/S1 has no reference disc),
+                # and no reference disc near it: it cannot be checked, so it is neither right nor wrong.
+                row.setdefault("unverified", []).append(name)
+                continue
             else:
                 row["wrong"].append(f"{name} plane is nearest to {nearest['level']} ({dist:.0f} mm)")
                 continue

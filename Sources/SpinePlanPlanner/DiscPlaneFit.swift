@@ -21,14 +21,20 @@ struct DiscPlaneFit: Sendable {
     var residual: Double
     /// Thickness of the disc along its normal (mm), from the spread of its voxels.
     var thickness: Double
+    /// True when the tilt came from sub-voxel endplates (`PartialVolumeEndplates`).
+    var subvoxel = false
 
-    /// Fits a plane to `points` on `grid`, depth index taken per point from the grid.
-    static func fit(_ structure: SpineStructure, grid: VoxelGrid, refineEndplates: Bool = true) -> DiscPlaneFit? {
-        fit(points: structure.points, grid: grid, refineEndplates: refineEndplates)
+    /// Fits a plane to a structure's voxels on `grid`; with `fractions` (the network's probabilities) the tilt
+    /// comes from sub-voxel endplate positions when they give a sound fit.
+    static func fit(_ structure: SpineStructure, grid: VoxelGrid, refineEndplates: Bool = true,
+                    fractions: PartialVolumeEndplates.Fractions? = nil) -> DiscPlaneFit? {
+        fit(points: structure.points, grid: grid, refineEndplates: refineEndplates,
+            subvoxel: fractions.map { (structure.voxels, $0) })
     }
 
     static func fit(points: [Vector3], grid: VoxelGrid, refineEndplates: Bool = true,
-                    estimateLateralCentre: Bool = true) -> DiscPlaneFit? {
+                    estimateLateralCentre: Bool = true,
+                    subvoxel: (voxels: [Int], fractions: PartialVolumeEndplates.Fractions)? = nil) -> DiscPlaneFit? {
         guard points.count >= 3 else { return nil }
         let r = grid.axes.c0.normalized, c = grid.axes.c1.normalized, n = r.cross(c).normalized
         var centroid = Vector3.zero
@@ -69,7 +75,13 @@ struct DiscPlaneFit: Sendable {
         let lateral = usable.count >= 2
         var normal = m3
         var b = 0.0, g = 0.0
-        do {
+        var usedSubvoxel = false
+        if let (voxels, fractions) = subvoxel,
+           let partial = PartialVolumeEndplates.fit(voxels: voxels, grid: grid, fractions: fractions, initial: m3),
+           partial.lateral == lateral {
+            normal = partial.normal
+            usedSubvoxel = true
+        } else {
             // Normal equations for [1, u, x] (x dropped for a single slice).
             var ata = [[Double]](repeating: [0, 0, 0], count: 3)
             var atb = [0.0, 0.0, 0.0]
@@ -84,8 +96,8 @@ struct DiscPlaneFit: Sendable {
             }
             if !lateral { ata[2][2] = 1 }
             if let sol = solve3(ata, atb) { b = sol[1]; g = sol[2] }
+            normal = (m3 - e3 * b - n * g).normalized
         }
-        normal = (m3 - e3 * b - n * g).normalized
 
         // Thickness from the spread about the plane; residual from per-column mid-points (slice, 2.5 mm bins).
         var ss = 0.0
@@ -111,7 +123,7 @@ struct DiscPlaneFit: Sendable {
         }
         return DiscPlaneFit(centre: centre, normal: normal, lateralTiltMeasured: lateral,
                             residual: (sumSq / Double(max(columns.count, 1))).squareRoot(),
-                            thickness: (12 * variance).squareRoot())
+                            thickness: (12 * variance).squareRoot(), subvoxel: usedSubvoxel)
     }
 
     /// Lateral offset (mm along the grid normal, from the centroid) of the disc's true middle.

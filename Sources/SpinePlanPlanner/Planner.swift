@@ -76,7 +76,8 @@ public struct Planner: Sendable {
         // Fit every disc first: neighbours bound each stack.
         var fits: [Int: DiscPlaneFit] = [:]
         for i in levels.discs.indices {
-            if let f = DiscPlaneFit.fit(levels.discs[i].structure, grid: grid) { fits[i] = f }
+            let fractions = Self.fractions(of: levels.discs[i].structure, in: segmentation)
+            if let f = DiscPlaneFit.fit(levels.discs[i].structure, grid: grid, fractions: fractions) { fits[i] = f }
         }
         let discSizes = levels.discs.map { Double($0.structure.count) }.sorted()
         let medianSize = discSizes.isEmpty ? 1 : discSizes[discSizes.count / 2]
@@ -105,7 +106,9 @@ public struct Planner: Sendable {
             if disc.structure.inferred, let e = endplate {
                 normal = e.dot(caudal) < 0 ? -e : e
                 endplateAngle = nil
-            } else if Self.blendEndplates, let e = endplate, let a = endplateAngle, a < 4 {
+            } else if Self.blendEndplates, !fit.subvoxel, let e = endplate, let a = endplateAngle, a < 4 {
+                // Averaging helps hard labels only (see Docs/planner.md): sub-voxel edges already place the boundary
+                // the vertebral layer would sample again.
                 normal = (normal + (e.dot(normal) < 0 ? -e : e)).normalized
             }
 
@@ -174,6 +177,17 @@ public struct Planner: Sendable {
         plan.lumbarCount = abstained ? nil : levels.lumbarCount
         plan.transitionalAnatomy = levels.transitionalAnatomy
         return plan
+    }
+
+    /// The disc shares of a disc's voxels and their neighbours, when the segmentation carries probabilities.
+    static func fractions(of disc: SpineStructure, in segmentation: Segmentation) -> PartialVolumeEndplates.Fractions? {
+        guard !disc.inferred, let probability = segmentation.confidence, let first = disc.voxels.first else { return nil }
+        var bone = [Bool](repeating: false, count: 256)
+        for (value, name) in segmentation.classNames.enumerated() where value < 256 {
+            bone[value] = [.vertebra, .sacrum].contains(SpineStructure.kind(of: name))
+        }
+        return PartialVolumeEndplates.Fractions(labels: segmentation.labels.voxels, probability: probability,
+                                                disc: segmentation.labels.voxels[first], bone: bone)
     }
 
     /// Row ≈ patient right and column ≈ posterior, projected into the plane, so row × column = the

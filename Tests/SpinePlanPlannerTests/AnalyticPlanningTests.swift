@@ -163,16 +163,23 @@ import SpinePlanPlanner
 /// The estimator's own error on the 2.5 mm model grid with perfect labels (no resampling jitter): the floor
 /// that grid quantisation sets, quoted in Docs/planner.md.
 @Suite struct ModelGridQuantisationTests {
-    @Test("exact labels on the 2.5 mm model grid: random poses, tilts and slice spacings")
-    func quantisationFloor() {
+    /// Six random poses of the analytic spine on the 2.5 mm grid, 4–7 mm slices: 30 discs.
+    static func cases() -> [(spine: AnalyticSpine, grid: VoxelGrid)] {
         var rng = SplitMixRandom(seed: 2026)
-        var angles: [Double] = [], distances: [Double] = []
-        for _ in 0..<6 {
+        return (0..<6).map { _ in
             let pose = Matrix3.rotation(axis: Vector3(rng.unit() - 0.5, rng.unit() - 0.5, rng.unit() - 0.5), degrees: 12 * rng.unit())
             let tilts = (0..<5).map { i in (-10 + 6 * Double(i) + 4 * (rng.unit() - 0.5), 8 * (rng.unit() - 0.5)) }
             let spine = AnalyticSpine.lumbar(origin: Vector3(10 * rng.unit(), 10 * rng.unit(), 10 * rng.unit()), pose: pose, tilts: tilts)
             let grid = AnalyticSpine.grid(rotation: Matrix3.rotation(axis: Vector3(0, 0, 1), degrees: 10 * (rng.unit() - 0.5)),
                                           size: SIMD3(128, 128, 9), inPlane: 2.5, sliceSpacing: 4 + 3 * rng.unit())
+            return (spine, grid)
+        }
+    }
+
+    @Test("exact labels on the 2.5 mm model grid: random poses, tilts and slice spacings")
+    func quantisationFloor() {
+        var angles: [Double] = [], distances: [Double] = []
+        for (spine, grid) in Self.cases() {
             let plan = Planner().plan(segmentation: spine.segmentation(on: grid))
             for e in AnalyticPlanningTests.errors(plan, spine) {
                 angles.append(e.angle)
@@ -183,5 +190,36 @@ import SpinePlanPlanner
         #expect(angles.count == 30)
         #expect(median(angles) <= 1.5)
         #expect(distances.allSatisfy { $0 <= 0.6 })
+    }
+
+    @Test("partial-volume probabilities on the 2.5 mm grid place the endplates below the voxel: tighter than hard labels")
+    func partialVolumeFloor() {
+        var hard: [Double] = [], partial: [Double] = [], distances: [Double] = []
+        for (spine, grid) in Self.cases() {
+            hard += AnalyticPlanningTests.errors(Planner().plan(segmentation: spine.segmentation(on: grid)), spine).map(\.angle)
+            let plan = Planner().plan(segmentation: spine.partialVolumeSegmentation(on: grid))
+            for e in AnalyticPlanningTests.errors(plan, spine) {
+                partial.append(e.angle)
+                distances.append(e.distance)
+            }
+        }
+        print("model-grid, partial volume: \(partial.count) planes, angle median \(median(partial))° p90 \(percentile(partial, 0.9))° max \(partial.max() ?? .nan)° (hard labels: median \(median(hard))° p90 \(percentile(hard, 0.9))°); through-plane max \(distances.max() ?? .nan) mm")
+        #expect(partial.count == 30)
+        #expect(median(partial) <= 0.2)
+        #expect(percentile(partial, 0.9) <= 0.4)
+        #expect(median(partial) < 0.6 * median(hard))
+        #expect(distances.allSatisfy { $0 <= 0.3 })
+    }
+
+    @Test("probabilities that do not vary along the endplates leave the hard-label plan unchanged")
+    func uninformativeProbabilities() {
+        let (spine, grid) = Self.cases()[0]
+        let hard = spine.segmentation(on: grid)
+        var flat = hard
+        // The same value at every voxel: no position inside the boundary voxels, only the staircase again.
+        flat.confidence = [Float](repeating: 0.9, count: hard.labels.voxels.count)
+        let a = Planner().plan(segmentation: hard), b = Planner().plan(segmentation: flat)
+        #expect(a.planes.count == 5 && b.planes.count == 5)
+        for (p, q) in zip(a.planes, b.planes) { #expect(p.normal.angleDegrees(to: q.normal) < 1e-6, "\(p.level ?? "-")") }
     }
 }

@@ -15,6 +15,8 @@ import SpinePlanPlanner
             FileManager.default.fileExists(atPath: "\(root)/\($0)/labels/sag.npy")
         }.sorted()
         var all: [PlaneError] = [], withCoronal: [PlaneError] = [], singleSlice: [PlaneError] = []
+        var partial: [PlaneError] = [], partialSingle: [PlaneError] = [], partialCoronal: [PlaneError] = []
+        var certain: [PlaneError] = []
         var abstained = 0
         for name in cases {
             let session = try SyntheticSession.load("\(root)/\(name)")
@@ -28,16 +30,28 @@ import SpinePlanPlanner
             singleSlice += PlaneError.compare(planner.plan(segmentation: session.segmentation(slices: middle)), session.truth)
             let coronalPlan = planner.plan(segmentation: session.segmentation(slices: middle), coronal: session.coronalImages)
             withCoronal += PlaneError.compare(coronalPlan, session.truth)
+            // Hard labels given as certain probabilities: a network with no sub-voxel information.
+            var hard = session.segmentation()
+            hard.confidence = [Float](repeating: 1, count: hard.labels.voxels.count)
+            certain += PlaneError.compare(planner.plan(segmentation: hard), session.truth)
+            // Partial-volume labels: what an ideal network's probabilities would say.
+            let partialPlan = planner.plan(segmentation: session.partialVolumeSegmentation())
+            if partialPlan.abstained { abstained += 1; print("\(name): partial volume: abstained: \(partialPlan.abstentionReason ?? "")") }
+            let partialErrors = PlaneError.compare(partialPlan, session.truth)
+            partial += partialErrors
+            let partialMiddle = session.partialVolumeSegmentation(slices: middle)
+            partialSingle += PlaneError.compare(planner.plan(segmentation: partialMiddle), session.truth)
+            partialCoronal += PlaneError.compare(planner.plan(segmentation: partialMiddle, coronal: session.coronalImages), session.truth)
             let worst = errors.max { $0.angle < $1.angle }
             if ProcessInfo.processInfo.environment["SPINEPLAN_PLANNER_EVAL_VERBOSE"] != nil {
                 let grid = session.segmentation().labels.grid
                 let n = grid.axes.c2.normalized
-                for p in plan.planes {
+                for (tag, p) in plan.planes.map({ ("hard", $0) }) + partialPlan.planes.map({ ("partial", $0) }) {
                     guard let t = session.truth.discs.first(where: { $0.level == p.level }) else { continue }
                     // Split the angle into the part in the sagittal plane and the lateral part.
                     let lateral = (p.normal.dot(n) - t.normal.dot(n)) * 180 / .pi
                     let ps = (p.normal - n * p.normal.dot(n)).normalized, ts = (t.normal - n * t.normal.dot(n)).normalized
-                    print(String(format: "   %@ sagittal %.2f° lateral %.2f° conf %.2f", p.level ?? "-", ps.angleDegrees(to: ts), lateral, p.confidence))
+                    print(String(format: "   %@ %@ sagittal %.2f° lateral %.2f° conf %.2f", tag, p.level ?? "-", ps.angleDegrees(to: ts), lateral, p.confidence))
                 }
             }
             print("\(name): \(session.sagittal.count) sag slices, lumbar \(session.truth.anatomy.lumbarCount), lstv \(session.truth.anatomy.lstvType ?? "-"), cobb \(session.truth.anatomy.scoliosisCobbDegrees); planes \(errors.count); worst \(worst?.description ?? "-"); warnings: \(plan.warnings)")
@@ -70,10 +84,15 @@ import SpinePlanPlanner
                          median(bin.map(\.angle)), percentile(bin.map(\.angle), 0.9),
                          100 * Double(good) / Double(max(1, bin.count))))
         }
+        print("CALIBRATION all damaged inputs: \(summary(calibration))")
         print("HELD-OUT \(cases.count) sessions, \(abstained) abstained")
         print("HELD-OUT sagittal only: \(summary(all))")
         print("HELD-OUT one sagittal slice: \(summary(singleSlice))")
         print("HELD-OUT one sagittal slice + coronal: \(summary(withCoronal))")
+        print("HELD-OUT partial volume, sagittal only: \(summary(partial))")
+        print("HELD-OUT nearest-neighbour labels with probability 1: \(summary(certain))")
+        print("HELD-OUT partial volume, one sagittal slice: \(summary(partialSingle))")
+        print("HELD-OUT partial volume, one sagittal slice + coronal: \(summary(partialCoronal))")
         #expect(!all.isEmpty)
         // Confidence must rank errors: the lowest bins err more than the highest.
         let low = calibration.filter { $0.confidence < 0.6 }, high = calibration.filter { $0.confidence >= 0.75 }

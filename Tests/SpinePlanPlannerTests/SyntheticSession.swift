@@ -60,6 +60,56 @@ struct SyntheticSession: Sendable {
                             classNames: classNames)
     }
 
+    /// The truth labels on the model grid as an ideal network would give them: each voxel labelled with the class
+    /// covering most of its in-plane footprint, and that share as its probability (partial volume). Shares come from
+    /// `samples`² points spread over the footprint, each read by nearest neighbour from the label pixels.
+    func partialVolumeSegmentation(slices: [Int]? = nil, grid modelGrid: ModelGrid = ModelGrid(), samples: Int = 8) -> Segmentation {
+        let chosen = slices ?? Array(sagittal.indices)
+        let hard = segmentation(slices: slices, grid: modelGrid)
+        let grid = hard.labels.grid
+        // Which slice each voxel was read from (0: none), by the same nearest-neighbour rule.
+        let which = modelGrid.resample(chosen.enumerated().map { (n, s) in
+            (plane: sagittal[s].plane, pixels: [Float](repeating: Float(n + 1), count: sagittalLabels[s].count))
+        }, onto: grid, interpolation: .nearest)
+        var labels = hard.labels.voxels
+        var probability = [Float](repeating: 1, count: labels.count)
+        let size = grid.size
+        var counts = [Int](repeating: 0, count: 256)
+        for k in 0..<size.z {
+            for j in 0..<size.y {
+                for i in 0..<size.x {
+                    let v = grid.linearIndex(i, j, k)
+                    let slice = Int(which[v].rounded()) - 1
+                    guard slice >= 0 else { continue }
+                    // Voxels whose eight in-plane neighbours share their label are covered by that class alone.
+                    var uniform = true
+                    for dj in -1...1 {
+                        for di in -1...1 where i + di >= 0 && j + dj >= 0 && i + di < size.x && j + dj < size.y {
+                            if hard.labels.voxels[grid.linearIndex(i + di, j + dj, k)] != hard.labels.voxels[v] { uniform = false }
+                        }
+                    }
+                    if uniform { continue }
+                    let plane = sagittal[chosen[slice]].plane, pixels = sagittalLabels[chosen[slice]]
+                    for c in counts.indices { counts[c] = 0 }
+                    for b in 0..<samples {
+                        for a in 0..<samples {
+                            let offset = Vector3((Double(a) + 0.5) / Double(samples) - 0.5, (Double(b) + 0.5) / Double(samples) - 0.5, 0)
+                            let uv = plane.pixelCoordinate(of: grid.point(atIndex: Vector3(Double(i), Double(j), Double(k)) + offset))
+                            let col = Int(uv.x.rounded()), row = Int(uv.y.rounded())
+                            let label = col >= 0 && row >= 0 && col < plane.columns && row < plane.rows ? Int(pixels[row * plane.columns + col]) : 0
+                            counts[label] += 1
+                        }
+                    }
+                    var best = Int(hard.labels.voxels[v])
+                    for c in counts.indices where counts[c] > counts[best] { best = c }
+                    labels[v] = UInt8(best)
+                    probability[v] = Float(counts[best]) / Float(samples * samples)
+                }
+            }
+        }
+        return Segmentation(labels: Volume(grid: grid, voxels: labels), classNames: classNames, confidence: probability)
+    }
+
     var coronalImages: [CoronalImage] { coronal.map { CoronalImage(plane: $0.plane, pixels: $0.pixels) } }
 
     static func readNumpyUInt8(_ path: String) throws -> (shape: [Int], bytes: [UInt8]) {

@@ -34,7 +34,7 @@ enum PartialVolumeEndplates {
         }
     }
 
-    /// Largest angle (degrees) between the sub-voxel plane and the moment estimate before the fit is distrusted.
+    /// Largest angle (degrees) between the sub-voxel plane and the hard-label estimate before the fit is distrusted.
     static let maximumDeviation = 8.0
     /// Fewest columns (all slices together) the fit needs.
     static let minimumColumns = 8
@@ -62,13 +62,14 @@ enum PartialVolumeEndplates {
                 }
             }
         }
+        // Sorted, so that the sums (and the plan) do not depend on the dictionary's order.
         var bySlice: [Int: [(Double, Double, Double)]] = [:]
-        for (v, w) in weights where w > 0 {
+        for (v, w) in weights.sorted(by: { $0.key < $1.key }) where w > 0 {
             let i = v % size.x, j = (v / size.x) % size.y, k = v / (size.x * size.y)
             bySlice[k, default: []].append((Double(i) * grid.axes.c0.length, Double(j) * grid.axes.c1.length, w))
         }
         var sxx = 0.0, syy = 0.0, sxy = 0.0
-        for (_, list) in bySlice {
+        for (_, list) in bySlice.sorted(by: { $0.key < $1.key }) {
             let total = list.reduce(0) { $0 + $1.2 }
             guard total > 0 else { continue }
             let mx = list.reduce(0) { $0 + $1.0 * $1.2 } / total, my = list.reduce(0) { $0 + $1.1 * $1.2 } / total
@@ -91,7 +92,7 @@ enum PartialVolumeEndplates {
 
     /// Slopes of a least-squares plane edge = a + u·slope.u + x·slope.x, refitted twice without gross outliers (a
     /// swapped label or a bleed moves a column's edge by a voxel or more). Nil with too few columns.
-    static func surface(_ samples: [Sample], lateral: Bool, tolerance: Double) -> (u: Double, x: Double, count: Int)? {
+    static func surface(_ samples: [Sample], lateral: Bool, tolerance: Double) -> (u: Double, x: Double)? {
         guard samples.count >= minimumColumns else { return nil }
         let u0 = samples.map(\.u).reduce(0, +) / Double(samples.count)
         let x0 = samples.map(\.x).reduce(0, +) / Double(samples.count)
@@ -116,7 +117,7 @@ enum PartialVolumeEndplates {
             for q in samples.indices { keep[q] = residuals[q] <= limit }
             guard keep.filter({ $0 }).count >= minimumColumns else { return nil }
         }
-        return (solution[1], solution[2], keep.filter { $0 }.count)
+        return (solution[1], solution[2])
     }
 
     struct Result {
@@ -158,7 +159,7 @@ enum PartialVolumeEndplates {
         var low: [Sample] = [], high: [Sample] = []
         // How far each edge moved from where hard labels put it (voxels): the sub-voxel information.
         var offsets: [Double] = []
-        for (slice, columns) in bySlice {
+        for (slice, columns) in bySlice.sorted(by: { $0.key < $1.key }) {
             let sorted = columns.sorted()
             guard sorted.count >= 5 else { continue }
             for s in sorted.dropFirst().dropLast() {

@@ -46,7 +46,9 @@ def build_sr(plan, evidence):
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(
             observer_type=codes.DCM.Device, observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID()))),
-        procedure_reported=CodedConcept("241620005", "SCT", "Magnetic resonance imaging of lumbar spine"),
+        # As SpinePlan's writer and Docs/conformance.md: the generic "Imaging procedure" of CID 100 (241620005 is
+        # "Cardiac MRI", not lumbar spine MRI).
+        procedure_reported=CodedConcept("363679005", "SCT", "Imaging procedure"),
         imaging_measurements=groups)
     return hd.sr.Comprehensive3DSR(evidence=[evidence], content=report, series_instance_uid=hd.UID(), series_number=99,
                                    sop_instance_uid=hd.UID(), instance_number=1, manufacturer="qa peer")

@@ -103,6 +103,63 @@ import SpinePlanPlanner
     }
 }
 
+extension HeldOutEvaluationTests {
+    static let modelDirectory = ProcessInfo.processInfo.environment["SPINEPLAN_PLANNER_MODEL_DIR"]
+
+    /// The network's output on the same sessions: `MODEL_DIR/<case>/labels.npy` (uint8 class index, `[D, H, W]` on the
+    /// session's model grid), `probability.npy` (float32, the winning class's softmax probability) and `model.json`
+    /// (`classes`). Planned with the probabilities (sub-voxel endplates) and without them (hard labels only).
+    @Test("network-fed planning with and without the probabilities", .enabled(if: directory != nil && modelDirectory != nil))
+    func networkFed() throws {
+        let root = try #require(Self.directory), models = try #require(Self.modelDirectory)
+        let cases = try FileManager.default.contentsOfDirectory(atPath: models).filter {
+            FileManager.default.fileExists(atPath: "\(models)/\($0)/labels.npy") && FileManager.default.fileExists(atPath: "\(root)/\($0)/truth.json")
+        }.sorted()
+        var with: [PlaneError] = [], without: [PlaneError] = []
+        var abstained = (with: 0, without: 0)
+        for name in cases {
+            let session = try SyntheticSession.load("\(root)/\(name)")
+            let grid = session.segmentation().labels.grid
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(models)/\(name)/model.json")))
+            let classes = try #require((json as? [String: Any])?["classes"] as? [String])
+            let (shape, labels) = try SyntheticSession.readNumpyUInt8("\(models)/\(name)/labels.npy")
+            let probability = try Self.readNumpyFloat32("\(models)/\(name)/probability.npy")
+            #expect(shape == [grid.size.z, grid.size.y, grid.size.x])
+            var segmentation = Segmentation(labels: Volume(grid: grid, voxels: labels), classNames: classes, confidence: probability)
+            let a = Planner().plan(segmentation: segmentation)
+            segmentation.confidence = nil
+            let b = Planner().plan(segmentation: segmentation)
+            if a.abstained { abstained.with += 1 }
+            if b.abstained { abstained.without += 1 }
+            with += PlaneError.compare(a, session.truth)
+            without += PlaneError.compare(b, session.truth)
+        }
+        func summary(_ e: [PlaneError]) -> String {
+            let t = e.map(\.throughPlane), a = e.map(\.angle)
+            return String(format: "n=%d through-plane median %.2f p90 %.2f mm; angle median %.2f p90 %.2f max %.2f°",
+                          e.count, median(t), percentile(t, 0.9), median(a), percentile(a, 0.9), a.max() ?? .nan)
+        }
+        print("NETWORK \(cases.count) sessions; abstained \(abstained.with) with, \(abstained.without) without probabilities")
+        print("NETWORK with probabilities: \(summary(with))")
+        print("NETWORK hard labels only: \(summary(without))")
+        #expect(!with.isEmpty)
+    }
+
+    static func readNumpyFloat32(_ path: String) throws -> [Float] {
+        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        guard data.count > 10, data[0] == 0x93 else { throw SyntheticSession.LoadFailure(description: "\(path) is not a .npy file") }
+        let headerLength = Int(data[8]) | Int(data[9]) << 8
+        let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
+        guard header.contains("<f4"), header.contains("'fortran_order': False") else {
+            throw SyntheticSession.LoadFailure(description: "\(path): unexpected header \(header)")
+        }
+        let body = Array(data[(10 + headerLength)...])
+        return stride(from: 0, to: body.count - 3, by: 4).map { i in
+            Float(bitPattern: UInt32(body[i]) | UInt32(body[i + 1]) << 8 | UInt32(body[i + 2]) << 16 | UInt32(body[i + 3]) << 24)
+        }
+    }
+}
+
 /// Truth-fed planning on sessions acquired from the real volumes (`spineplan synth --from-volume … --export-labels`,
 /// directory named by `SPINEPLAN_PLANNER_REAL_DIR`). Their labels hold vertebral bodies only and no sacrum: the
 /// planner must abstain and still give unnamed planes on the disc spaces, which are compared with the references'

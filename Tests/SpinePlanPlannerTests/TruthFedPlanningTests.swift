@@ -9,8 +9,9 @@ import SpinePlanScanner
     @Test("truth-fed plans name every lumbar disc and land on the true disc planes")
     func typicalSessions() throws {
         let sessions = try PlannerFixtures.typical.get()
-        var errors: [PlaneError] = []
+        var errors: [PlaneError] = [], partial: [PlaneError] = []
         for session in sessions {
+            partial += PlaneError.compare(Planner().plan(segmentation: session.partialVolumeSegmentation()), session.truth)
             let plan = Planner().plan(segmentation: session.segmentation())
             #expect(!plan.abstained, "\(session.directory): \(plan.abstentionReason ?? "")")
             #expect(plan.lumbarCount == session.truth.anatomy.lumbarCount)
@@ -24,6 +25,11 @@ import SpinePlanScanner
         #expect(median(errors.map(\.throughPlane)) <= 0.5)
         #expect(median(errors.map(\.angle)) <= 1.5)
         #expect(errors.allSatisfy { $0.throughPlane <= 1.0 && $0.angle <= 4.0 })
+        // Partial-volume labels (an ideal network's probabilities) place the endplates below the voxel.
+        print("typical, partial volume: angle median \(median(partial.map(\.angle)))° max \(partial.map(\.angle).max() ?? .nan)° (hard labels: median \(median(errors.map(\.angle)))°)")
+        #expect(partial.count == errors.count)
+        #expect(median(partial.map(\.angle)) <= 0.6)
+        #expect(partial.allSatisfy { $0.throughPlane <= 1.0 && $0.angle <= 2.0 })
     }
 
     @Test("a scoliotic spine under an oblique localizer is planned on the tilted discs")

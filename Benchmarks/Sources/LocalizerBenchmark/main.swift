@@ -155,24 +155,49 @@ for precision in precisions {
     // Per layer: median of 5 profiled passes (each primitive waited for, so slightly slower than the pipelined run).
     var profiles: [[(name: String, implementation: String, milliseconds: Double, flops: Double)]] = []
     for _ in 0..<5 { profiles.append(try await localizer.profile(input)) }
-    var convTime = 0.0, otherTime = 0.0, heavyFlops = 0.0, heavyTime = 0.0
-    print("[\(precision.rawValue)] layer                     ms   GFLOP/s  %peak  implementation")
-    for index in profiles[0].indices {
-        let step = profiles[0][index]
-        let t = median(profiles.map { $0[index].milliseconds })
-        if step.flops > 0 {
-            convTime += t
-            let r = step.flops / (t / 1000) / 1e9
-            // "Conv-heavy": 3×3 or 3×3×3 convolutions inside the residual blocks.
-            if step.name.contains(".block.") { heavyFlops += step.flops; heavyTime += t }
-            print("[\(precision.rawValue)]   " + step.name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%6.2f  %8.1f  %5.1f  %@", t, r, 100 * r / reference, step.implementation))
-        } else {
-            otherTime += t
-        }
+    let steps = profiles[0].indices.map { index in
+        (name: profiles[0][index].name, implementation: profiles[0][index].implementation,
+         milliseconds: median(profiles.map { $0[index].milliseconds }), flops: profiles[0][index].flops)
     }
-    let heavyRate = heavyFlops / (heavyTime / 1000) / 1e9
-    print("[\(precision.rawValue)] convolutions \(f1(convTime)) ms, PReLU/concat/shuffle/softmax/reorders \(f1(otherTime)) ms (profiled)")
-    print("[\(precision.rawValue)] block convolutions \(f1(heavyRate)) GFLOP/s = \(f1(100 * heavyRate / reference)) % of the \(precision == .bf16 && bf16Peak != nil ? "bf16 dot" : "f32 FMA") peak")
+    let tag = "[\(precision.rawValue)]"
+    let peakName = precision == .bf16 && bf16Peak != nil ? "bf16 dot" : "f32 FMA"
+    func percent(_ flops: Double, _ milliseconds: Double) -> Double { 100 * flops / (milliseconds / 1000) / 1e9 / reference }
+    print("\(tag) step                      ms   GFLOP/s  %peak  implementation")
+    for step in steps {
+        let rate = step.flops > 0 ? String(format: "%8.1f  %5.1f", step.flops / (step.milliseconds / 1000) / 1e9, percent(step.flops, step.milliseconds)) : String(repeating: " ", count: 15)
+        print("\(tag)   " + step.name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%6.3f  ", step.milliseconds) + rate + "  " + step.implementation)
+    }
+    // A layer of the architecture may run as several convolution steps (`dec0.block.0.u` + `dec0.block.0.skip`).
+    let layers = first.architecture.layerFlops(depth: grid[0], height: grid[1], width: grid[2]).map { layer in
+        (name: layer.name, flops: layer.flops,
+         milliseconds: steps.filter { $0.flops > 0 && ($0.name == layer.name || $0.name.hasPrefix(layer.name + ".")) }.reduce(0) { $0 + $1.milliseconds })
+    }
+    let convolutionTime = steps.filter { $0.flops > 0 }.reduce(0) { $0 + $1.milliseconds }
+    let totalFlops = layers.reduce(0) { $0 + $1.flops }
+    // Conv-heavy: the fewest layers, largest FLOP count first, that together carry at least 80 % of the FLOPs.
+    // Chosen by work alone, never by how fast a layer runs, so the set cannot be tuned to flatter the figure.
+    var heavy: [(name: String, flops: Double, milliseconds: Double)] = []
+    for layer in layers.sorted(by: { $0.flops > $1.flops }) where heavy.reduce(0, { $0 + $1.flops }) < 0.8 * totalFlops { heavy.append(layer) }
+    let heavyFlops = heavy.reduce(0) { $0 + $1.flops }, heavyTime = heavy.reduce(0) { $0 + $1.milliseconds }
+    let blocks = layers.filter { $0.name.contains(".block.") }
+    let blockFlops = blocks.reduce(0) { $0 + $1.flops }, blockTime = blocks.reduce(0) { $0 + $1.milliseconds }
+    print("\(tag) conv-heavy layers (fewest layers carrying >= 80 % of the FLOPs, \(heavy.count) of \(layers.count), \(f1(100 * heavyFlops / totalFlops)) % of the FLOPs):")
+    print("\(tag)   " + heavy.map { "\($0.name) \(String(format: "%.0f", percent($0.flops, $0.milliseconds)))%" }.joined(separator: ", "))
+    print("\(tag) conv-heavy layers    \(f1(heavyTime)) ms, \(f1(heavyFlops / (heavyTime / 1000) / 1e9)) GFLOP/s = \(f1(percent(heavyFlops, heavyTime))) % of the \(peakName) peak (FLOP-weighted)")
+    print("\(tag) all convolutions     \(f1(convolutionTime)) ms, \(f1(totalFlops / (convolutionTime / 1000) / 1e9)) GFLOP/s = \(f1(percent(totalFlops, convolutionTime))) % of the \(peakName) peak")
+    print("\(tag) residual-block convs \(f1(blockTime)) ms, \(f1(blockFlops / (blockTime / 1000) / 1e9)) GFLOP/s = \(f1(percent(blockFlops, blockTime))) % of the \(peakName) peak")
+    // Everything else, by kind (named by the step's last component).
+    var kinds: [String: (count: Int, milliseconds: Double)] = [:]
+    for step in steps where step.flops == 0 {
+        let kind = step.name.split(separator: ".").last.map(String.init) ?? step.name
+        let key = kind.contains("→") ? "convert" : kind
+        kinds[key, default: (0, 0)].count += 1
+        kinds[key, default: (0, 0)].milliseconds += step.milliseconds
+    }
+    let otherTime = kinds.values.reduce(0) { $0 + $1.milliseconds }
+    print("\(tag) not convolution      \(f1(otherTime)) ms: " + kinds.sorted { $0.value.milliseconds > $1.value.milliseconds }
+        .map { "\($0.key) \(f1($0.value.milliseconds)) (\($0.value.count))" }.joined(separator: ", "))
+    print("\(tag) profiled total       \(f1(convolutionTime + otherTime)) ms in \(steps.count) steps")
 }
 let end = memory()
 print("")

@@ -96,7 +96,9 @@ public final class ConsoleReplay: Sendable {
         guard let arrival = await results.waitForReport(study: study, timeoutSeconds: timeoutSeconds) else {
             throw RecordingError(.io, "no SR came back from \(target) within \(Int(timeoutSeconds)) s (listening as \(scp.configuration.aeTitle) on port \(port))")
         }
-        let latency = (arrival.receivedAt - lastResponse).seconds
+        // A daemon may send its SR before this task has resumed from the last C-STORE (or, like the test peer,
+        // before it even returns that response): the result was there as soon as the slices were, so that is 0.
+        let latency = max(0, (arrival.receivedAt - lastResponse).seconds)
         // The overlay usually follows the SR on the same association; give it a moment, it is optional.
         let overlay = await results.waitForOverlay(study: study, timeoutSeconds: 2)
         let plan: ScanPlan

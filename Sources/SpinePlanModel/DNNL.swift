@@ -56,8 +56,15 @@ enum DNNL {
         return md
     }
 
-    /// Execution-argument index of a post-op's extra input (`DNNL_ARG_ATTR_MULTIPLE_POST_OP(i) | DNNL_ARG_WEIGHTS`).
-    static func postOpWeights(_ index: Int) -> Int32 { Int32(16384 * (index + 1)) | DNNL_ARG_WEIGHTS }
+    /// Execution-argument index of a post-op's extra input (`DNNL_ARG_ATTR_MULTIPLE_POST_OP(i) | argument`).
+    static func postOpArgument(_ index: Int, _ argument: Int32) -> Int32 { Int32(16384 * (index + 1)) | argument }
+
+    /// The implementation oneDNN chose for a primitive descriptor (`brgconv:avx512_core_bf16`, `ref:any`, ...).
+    static func implementation(_ pd: const_dnnl_primitive_desc_t) -> String {
+        var info: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info else { return "?" }
+        return String(cString: info)
+    }
 
     /// `DNNL_MEMORY_ALLOCATE`, which Swift cannot import.
     static var allocate: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: -1) }

@@ -31,6 +31,8 @@ final class CompiledVNet: @unchecked Sendable {
     private var engine: dnnl_engine_t?
     private var stream: dnnl_stream_t?
     private var memories: [dnnl_memory_t] = []
+    /// Buffers of dead tensors by byte size, reused while building (see `release`).
+    private var released: [Int: [UnsafeMutableRawPointer]] = [:]
     private(set) var steps: [Step] = []
     /// Reorders to `[classes, D, H, W]`, run only for parity checks.
     private var channelsFirstSteps: [Step] = []
@@ -172,7 +174,10 @@ final class CompiledVNet: @unchecked Sendable {
         let first = precision == .bf16 ? try tensor(channels: c[0], size: size, type: dnnl_f32) : h
         try convolution("in", x, into: first, weights: weights["in.conv.weight"], bias: weights["in.conv.bias"],
                         kernel: k[0], stride: SIMD3(1, 1, 1), padding: k[0] / 2, prelu: weights["in.act.weight"])
-        if precision == .bf16 { try reorder(first, into: h, name: "in→bf16") }
+        if precision == .bf16 {
+            try reorder(first, into: h, name: "in→bf16")
+            release(first)
+        }
         var skips: [Tensor] = []
         var previous = h
         for level in 0..<arch.levels {
@@ -187,8 +192,8 @@ final class CompiledVNet: @unchecked Sendable {
             skips.append(previous)
         }
         for level in stride(from: arch.levels - 2, through: 0, by: -1) {
-            let u = try tensor(channels: c[level], size: sizes[level])
-            try upConvolution(level, previous, into: u, stride: arch.strides[level + 1], weights: weights)
+            let u = try upConvolution(level, previous, channels: c[level], size: sizes[level], stride: arch.strides[level + 1],
+                                      weights: weights)
             previous = try residualBlock("dec\(level)", source: u, skip: skips[level], residual: u,
                                          count: arch.decoderConvolutions[level], kernel: k[level], weights: weights)
         }
@@ -250,10 +255,15 @@ final class CompiledVNet: @unchecked Sendable {
                                 stride: SIMD3(1, 1, 1), padding: kernel / 2, sum: accumulate, residual: addResidual)
                 try convolution("\(name).\(Self.skipHalf)", skip, into: target, weights: second, bias: nil, kernel: kernel,
                                 stride: SIMD3(1, 1, 1), padding: kernel / 2, sum: true)
+                release(skip)
             } else {
                 try convolution(name, y, into: target, weights: w, bias: b, kernel: kernel, stride: SIMD3(1, 1, 1),
                                 padding: kernel / 2, sum: accumulate, residual: addResidual)
             }
+            // Dead from here: an intermediate output once the next convolution has read it, and a residual that was
+            // added by a post-op (it is also this block's input, read by nothing later).
+            if i > 0 { release(y) }
+            if let addResidual { release(addResidual) }
             try prelu(target, slopes: weights[last ? "\(prefix).out_act.weight" : "\(name).act.weight"], name: "\(name).prelu")
             y = target
         }
@@ -280,11 +290,12 @@ final class CompiledVNet: @unchecked Sendable {
     /// Transposed convolution with kernel = stride = s, as a 1×1×1 convolution to `S·C` channels followed by a
     /// depth-to-space reorder. oneDNN 2.6's deconvolution is slow in f32 (measured 110 ms of 210 ms on AMX) and in
     /// bf16 without AMX (jit_bf16: 95 ms of a 420 ms pass on avx512_core_bf16), while 1×1×1 convolutions run on brgemm.
-    private func upConvolution(_ level: Int, _ source: Tensor, into u: Tensor, stride s: SIMD3<Int>,
-                               weights: ModelWeights) throws(ModelError) {
+    /// Returns the `channels`-channel tensor of `size`; `source` is released (nothing reads it afterwards).
+    private func upConvolution(_ level: Int, _ source: Tensor, channels cout: Int, size: SIMD3<Int>, stride s: SIMD3<Int>,
+                               weights: ModelWeights) throws(ModelError) -> Tensor {
         let name = "up\(level)"
         let w = weights["\(name).conv.weight"], b = weights["\(name).conv.bias"], a = weights["\(name).act.weight"]
-        let cin = source.channels, cout = u.channels
+        let cin = source.channels
         let taps = s.x * s.y * s.z
         // Weight row (tap·C + o) of the 1×1×1 convolution is PyTorch's w[i, o, kd, kh, kw] for tap (kd, kh, kw).
         var matrix = [Float](repeating: 0, count: taps * cout * cin)
@@ -298,6 +309,8 @@ final class CompiledVNet: @unchecked Sendable {
         try convolution("\(name).matmul", source, into: wide, weights: matrix, bias: repeatedBias, kernel: SIMD3(1, 1, 1),
                         stride: SIMD3(1, 1, 1), padding: SIMD3(0, 0, 0), prelu: repeatedSlope,
                         flops: 2 * Double(cin * cout * taps * source.size.x * source.size.y * source.size.z))
+        release(source)
+        let u = try tensor(channels: cout, size: size)
         // The same bytes seen as (d, kd, h, kh, w, kw, o): wide is [d][h][w][kd][kh][kw][o], u is [d kd][h kh][w kw][o].
         let (d, hh, ww) = (source.size.x, source.size.y, source.size.z)
         let dims = [d, s.x, hh, s.y, ww, s.z, cout]
@@ -307,6 +320,8 @@ final class CompiledVNet: @unchecked Sendable {
         let from = try alias(wide.memory, DNNL.memoryDesc(dims, activationType, strides: wideStrides))
         let to = try alias(u.memory, DNNL.memoryDesc(dims, activationType, strides: uStrides))
         try reorder(from, into: to, name: "\(name).shuffle")
+        release(wide)
+        return u
     }
 
     // MARK: - Primitives
@@ -316,8 +331,20 @@ final class CompiledVNet: @unchecked Sendable {
                    channels: channels, size: size)
     }
 
+    /// A tensor in a released buffer of the same byte size if there is one (the most recently released, whose
+    /// bytes are most likely still cached), else in a new buffer.
     private func tensor(_ md: dnnl_memory_desc_t, channels: Int, size: SIMD3<Int>) throws(ModelError) -> Tensor {
-        Tensor(md: md, memory: try allocate(md), channels: channels, size: size)
+        var md = md
+        let handle = released[dnnl_memory_desc_get_size(&md)]?.popLast() ?? DNNL.allocate
+        return Tensor(md: md, memory: try allocate(md, handle: handle), channels: channels, size: size)
+    }
+
+    /// Marks `tensor`'s buffer free for tensors created later: no step added after this may touch `tensor`.
+    /// Steps run in order on one stream, so a buffer is never in use by two tensors at once. Reusing buffers keeps
+    /// a convolution's destination in cache instead of writing to memory untouched since the warm-up pass.
+    private func release(_ tensor: Tensor) {
+        var md = tensor.md
+        released[dnnl_memory_desc_get_size(&md), default: []].append(dnnl_memory_get_data_handle_raw(tensor.memory))
     }
 
     private func allocate(_ md: dnnl_memory_desc_t, handle: UnsafeMutableRawPointer? = DNNL.allocate) throws(ModelError) -> dnnl_memory_t {

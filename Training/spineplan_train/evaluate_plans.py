@@ -51,7 +51,7 @@ def plan(session, config):
             return json.load(f), []
 
 
-def score(plan_json, truth, real):
+def score(plan_json, truth):
     discs = {d["level"]: d for d in truth["discs"]}
     planes = plan_json["planes"]
     row = {"abstained": bool(plan_json.get("abstained")), "planes": len(planes), "errors": [], "wrong": []}
@@ -132,7 +132,7 @@ def main(argv=None):
                 rows.append({"case": case, "failure": failure, "abstained": True, "errors": [], "wrong": [],
                              "missing": [], "all_levels_right": False, "categories": category(truth)})
                 continue
-            row = score(plan_json, truth, name == "eval-real")
+            row = score(plan_json, truth)
             row.update(case=case, categories=category(truth))
             rows.append(row)
         groups = {"all": rows}

@@ -44,13 +44,18 @@ def overlay(ax, set_name, row, title):
     arg = p["arg"]
     # Mid-sagittal: the slice with the most spine voxels predicted.
     d = int(np.argmax([(a > 0).sum() - (a == CLASSES.index("canal")).sum() for a in arg]))
-    ax.imshow(image[d], cmap="gray", vmin=0, vmax=1.5)
-    ax.imshow(np.ma.masked_equal(arg[d], 0), cmap=colours(), vmin=0, vmax=len(CLASSES) - 1, interpolation="nearest")
-    for c in np.unique(arg[d]):
+    draw_labels(ax, image[d], arg[d], title)
+
+
+def draw_labels(ax, image, arg, title):
+    """One slice with its predicted classes; vertebrae named on the right, discs on the left."""
+    ax.imshow(image, cmap="gray", vmin=0, vmax=1.5)
+    ax.imshow(np.ma.masked_equal(arg, 0), cmap=colours(), vmin=0, vmax=len(CLASSES) - 1, interpolation="nearest")
+    for c in np.unique(arg):
         name = CLASSES[c]
         if c == 0 or name == "canal":
             continue
-        ys, xs = np.nonzero(arg[d] == c)
+        ys, xs = np.nonzero(arg == c)
         if len(xs) > 4:
             ax.text(xs.max() + 2 if "/" not in name else xs.min() - 2, ys.mean(), name, fontsize=6,
                     color="yellow" if "/" in name else "white", ha="left" if "/" not in name else "right",
@@ -107,18 +112,7 @@ def main():
             arg = np.load(os.path.join(OUT, "pred", r["patient"] + ".npz"))["arg"]
             d = spider.SUPERVISED_PLANES[1]
             image = normalise(torch.from_numpy(item["raw"])).numpy()
-            ax.imshow(image[d], cmap="gray", vmin=0, vmax=1.5)
-            ax.imshow(np.ma.masked_equal(arg[d], 0), cmap=colours(), vmin=0, vmax=len(CLASSES) - 1,
-                      interpolation="nearest")
-            for c in np.unique(arg[d]):
-                name = CLASSES[c]
-                ys, xs = np.nonzero(arg[d] == c)
-                if c and name != "canal" and len(xs) > 4:
-                    ax.text(xs.max() + 2 if "/" not in name else xs.min() - 2, ys.mean(), name, fontsize=6,
-                            color="yellow" if "/" in name else "white", ha="left" if "/" not in name else "right",
-                            va="center")
-            ax.set_title(f"{r['patient']}: Dice vertebra {r['vertebra']:.2f}, disc {r['disc']:.2f}", fontsize=8)
-            ax.set_axis_off()
+            draw_labels(ax, image[d], arg[d], f"{r['patient']}: Dice vertebra {r['vertebra']:.2f}, disc {r['disc']:.2f}")
         fig.suptitle("held-out SPIDER 2D (real T2): best and worst by disc Dice, predicted labels", fontsize=9)
         fig.tight_layout()
         fig.savefig(os.path.join(IMAGES, "model-spider.png"), dpi=110)

@@ -28,6 +28,7 @@ from scipy import ndimage
 from .data import CACHE, IGNORE, ROOT
 from .classes import CLASSES, DISCS, VERTEBRAE
 from .grid import IN_PLANE_MM, SHAPE_DHW
+from .losses import ce_and_soft_dice
 
 SPIDER = os.path.join(ROOT, "..", "shared", "data", "spider2d")
 OUT_DIR = os.path.join(CACHE, "spider")
@@ -100,7 +101,6 @@ def cache_all():
         while len(images) < 3:
             images.append(images[-1])
             masks.append(masks[-1])
-        d, h, w = SHAPE_DHW
         raw = np.zeros(SHAPE_DHW, np.float32)
         labels = np.zeros(SHAPE_DHW, np.uint8)
         for plane, source in PLANE_SOURCE.items():
@@ -129,19 +129,7 @@ def group_loss(logits, target, groups, weights=None):
     """Cross-entropy + soft Dice on group probabilities (sum of each group's class probabilities)."""
     logp = torch.log_softmax(logits, 1)
     group_logp = torch.stack([torch.logsumexp(logp[:, groups == g], 1) for g in range(len(GROUPS))], 1)
-    ce = torch.nn.functional.nll_loss(group_logp, target, weight=weights, ignore_index=IGNORE)
-    valid = (target != IGNORE)
-    prob = group_logp.exp()
-    t = torch.where(valid, target, torch.zeros_like(target))
-    onehot = torch.nn.functional.one_hot(t, len(GROUPS)).permute(0, 4, 1, 2, 3).float()
-    v = valid[:, None].float()
-    dims = (0, 2, 3, 4)
-    inter = (prob * onehot * v).sum(dims)
-    denom = (prob * v).sum(dims) + (onehot * v).sum(dims)
-    present = (onehot * v).sum(dims) > 0
-    dice = (2 * inter + 1) / (denom + 1)
-    dice_loss = 1 - dice[present].mean()
-    return ce + dice_loss, ce.item(), dice_loss.item()
+    return ce_and_soft_dice(group_logp, target, weights)
 
 
 def evaluate(model):

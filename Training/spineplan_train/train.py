@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from . import export
 from .classes import CLASSES, DISCS, INDEX, MERGED_INTO_BACKGROUND
 from .data import CACHE, IGNORE, TRAINING
+from .losses import ce_and_soft_dice, frequency_weights, priors as class_priors
 from .model import build, initialise
 from . import spider
 
@@ -105,19 +106,7 @@ def augment(raw, labels, rng, named=True):
 
 
 def loss_fn(logits, target, n_classes, weights=None):
-    ce = F.cross_entropy(logits, target, weight=weights, ignore_index=IGNORE)
-    valid = (target != IGNORE)
-    prob = torch.softmax(logits, 1)
-    t = torch.where(valid, target, torch.zeros_like(target))
-    onehot = F.one_hot(t, n_classes).permute(0, 4, 1, 2, 3).float()
-    v = valid[:, None].float()
-    dims = (0, 2, 3, 4)
-    inter = (prob * onehot * v).sum(dims)
-    denom = (prob * v).sum(dims) + (onehot * v).sum(dims)
-    present = (onehot * v).sum(dims) > 0
-    dice = (2 * inter + 1) / (denom + 1)
-    dice_loss = 1 - dice[present].mean()
-    return ce + dice_loss, ce.item(), dice_loss.item()
+    return ce_and_soft_dice(torch.log_softmax(logits, 1), target, weights)
 
 
 def main(argv=None):
@@ -152,8 +141,7 @@ def main(argv=None):
         for it in spider_items:
             lab = it["labels"][list(spider.SUPERVISED_PLANES)]
             gcounts += np.bincount(lab.ravel(), minlength=256)[:len(spider.GROUPS)]
-        gpriors = (gcounts + 1) / (gcounts + 1).sum()
-        group_weights = torch.tensor(np.clip(np.sqrt(gpriors[0] / gpriors), 1, 10), dtype=torch.float32)
+        group_weights = frequency_weights(class_priors(gcounts))
         print(f"spider: {len(spider_items)} patients, group weights {np.round(group_weights.numpy(), 1).tolist()}",
               flush=True)
     n_classes = len(CLASSES)
@@ -161,12 +149,12 @@ def main(argv=None):
     counts = np.zeros(n_classes)
     for it in phantoms:
         counts += np.bincount(it["labels"].ravel(), minlength=256)[:n_classes]
-    priors = (counts + 1) / (counts + 1).sum()
+    priors = class_priors(counts)
     initialise(model, priors)
     if args.init:
         model.load_state_dict(torch.load(args.init))
     # Foreground classes are rare (a disc is ~0.1 % of the grid): weight them up to 10× in the cross-entropy.
-    class_weights = torch.tensor(np.clip(np.sqrt(priors[0] / priors), 1, 10), dtype=torch.float32)
+    class_weights = frequency_weights(priors)
     print("class weights", np.round(class_weights.numpy(), 1).tolist(), flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60

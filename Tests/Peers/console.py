@@ -91,7 +91,9 @@ def make_classic(args):
         ds.SliceThickness = 6.5
         ds.SpacingBetweenSlices = 7.8
         ds.ImagePositionPatient = [-12.5 + 7.8 * i, -130.123456, 95.75]
-        ds.ImageOrientationPatient = orientation(i, args.count)
+        ds.ImageOrientationPatient = orientation(0, 1) if args.diagnostic else orientation(i, args.count)
+        if args.diagnostic:
+            ds.ImageType, ds.SeriesDescription = ["ORIGINAL", "PRIMARY", "M", "ND"], "T2 TSE SAG"
         ds.BitsAllocated = 16
         ds.BitsStored = args.bits_stored
         ds.HighBit = args.bits_stored - 1
@@ -322,6 +324,7 @@ def main():
     c.add_argument("--slope", type=float, default=1.0)
     c.add_argument("--intercept", type=float, default=0.0)
     c.add_argument("--implicit", action="store_true")
+    c.add_argument("--diagnostic", action="store_true", help="one sagittal orientation, no localizer marks: a daemon ignores it")
     c.set_defaults(fn=make_classic)
 
     e = sub.add_parser("make-enhanced")

@@ -186,4 +186,26 @@ struct DaemonEndToEndTests {
         #expect(process.waitForExit() == 0)
         return process.text.split(separator: "\n").last.map(String.init)
     }
+
+    // Measured on the daemon's own process: the test runner's RSS moves with every suite running beside it.
+    @Test("200 associations in a row leave the daemon's RSS within 10 MB")
+    func associationsDoNotLeak() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let series = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", series, "--count", "3", "--rows", "128", "--cols", "128", "--diagnostic"]).status == 0)
+        let (daemon, port) = try Self.serve(["--state-dir", tmp.appending("state")])
+        defer { daemon.signal(SIGTERM); _ = daemon.waitForExit(timeout: 60) }
+        // Warm up allocator pools and DCMTK's dictionary before the baseline.
+        let warm = try await PythonPeer.run(["echo-loop", series, "--count", "20", "--port", "\(port)"]).json()
+        #expect(warm["associations"] as? Int == 20 && warm["failures"] as? Int == 0, "\(warm)")
+        let before = ProcessMemory.residentBytes(of: daemon.pid)
+        let run = try await PythonPeer.run(["echo-loop", series, "--count", "200", "--port", "\(port)"]).json()
+        let after = ProcessMemory.residentBytes(of: daemon.pid)
+        #expect(run["associations"] as? Int == 200 && run["failures"] as? Int == 0, "\(run) \(daemon.text.suffix(4000))")
+        #expect(before > 0 && after > 0, "no VmRSS for pid \(daemon.pid)")
+        let growth = Double(after - before) / 1_048_576
+        print("daemon rss: \(before / 1024) KiB before, \(after / 1024) KiB after 200 associations (\(String(format: "%+.2f", growth)) MiB)")
+        #expect(growth < 10, "the daemon's RSS grew \(growth) MiB over 200 associations")
+    }
 }

@@ -301,26 +301,6 @@ struct StorageSCPTests {
         #expect(r["statuses"] as? [Int] == [Int(DIMSEStatus.outOfResources)])
         #expect(r["comments"] as? [String] == ["queue full"])
     }
-
-    @Test("200 associations in a row leave the RSS within 10 MB")
-    func associationsDoNotLeak() async throws {
-        let tmp = try TemporaryDirectory()
-        defer { tmp.remove() }
-        let dir = tmp.appending("series")
-        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "3", "--rows", "128", "--cols", "128"]).status == 0)
-        let server = try TestServer(verdict: .refused(status: 0xA700, reason: "not kept"))
-        defer { server.stop() }
-        // Warm up allocator pools and DCMTK's dictionary before the baseline.
-        let warm = try await PythonPeer.run(["echo-loop", dir, "--count", "20", "--port", "\(server.port)"]).json()
-        #expect(warm["associations"] as? Int == 20)
-        let before = ProcessMemory.residentBytes()
-        let run = try await PythonPeer.run(["echo-loop", dir, "--count", "200", "--port", "\(server.port)"]).json()
-        let after = ProcessMemory.residentBytes()
-        #expect(run["associations"] as? Int == 200)
-        let growth = Double(after - before) / 1_048_576
-        print("rss: \(before / 1024) KiB before, \(after / 1024) KiB after 200 associations (\(String(format: "%+.2f", growth)) MiB)")
-        #expect(growth < 10, "RSS grew \(growth) MiB over 200 associations")
-    }
 }
 
 /// A TCP connection that connects and then says nothing.

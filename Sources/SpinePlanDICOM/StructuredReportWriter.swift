@@ -33,15 +33,24 @@ public enum StructuredReportWriter {
         }
     }
 
-    /// SNOMED CT codes of the intervertebral discs (Finding Site).
-    public static let discCodes: [String: (code: String, meaning: String)] = [
-        "T12/L1": ("76206002", "T12-L1 intervertebral disc"),
-        "L1/L2": ("80064006", "L1-L2 intervertebral disc"),
-        "L2/L3": ("67459009", "L2-L3 intervertebral disc"),
-        "L3/L4": ("62551000", "L3-L4 intervertebral disc"),
-        "L4/L5": ("84020006", "L4-L5 intervertebral disc"),
-        "L5/S1": ("715056000", "L5-S1 intervertebral disc"),
+    /// Finding-site codes of the intervertebral discs: SNOMED CT where it has the disc; SpinePlan's private scheme for
+    /// the transitional discs, which SNOMED CT does not name (Docs/conformance.md).
+    public static let discCodes: [String: (code: String, scheme: String, meaning: String)] = [
+        "T12/L1": ("76206002", "SCT", "T12-L1 intervertebral disc"),
+        "L1/L2": ("80064006", "SCT", "L1-L2 intervertebral disc"),
+        "L2/L3": ("67459009", "SCT", "L2-L3 intervertebral disc"),
+        "L3/L4": ("62551000", "SCT", "L3-L4 intervertebral disc"),
+        "L4/L5": ("84020006", "SCT", "L4-L5 intervertebral disc"),
+        "L5/S1": ("715056000", "SCT", "L5-S1 intervertebral disc"),
+        "L5/L6": ("DISC-L5-L6", "99SPINEPLAN", "L5-L6 intervertebral disc (transitional)"),
+        "L6/S1": ("DISC-L6-S1", "99SPINEPLAN", "L6-S1 intervertebral disc (transitional)"),
+        "L4/S1": ("DISC-L4-S1", "99SPINEPLAN", "L4-S1 intervertebral disc (transitional)"),
     ]
+
+    /// The disc level a finding-site code names, in either scheme.
+    public static func level(ofFindingSite code: String) -> String? {
+        discCodes.first { $0.value.code == code }?.key
+    }
 
     /// Who wrote the report.
     public struct Device: Sendable {
@@ -102,7 +111,7 @@ public enum StructuredReportWriter {
                 let site = planes[i].level.flatMap { discCodes[$0] }
                 return spdcm_sr_group(
                     tracking_identifier: c(identifiers[i]), tracking_uid: c(DICOMUID.make()),
-                    finding_site: site.map { code(($0.code, "SCT", $0.meaning)) } ?? spdcm_code(value: c(""), scheme: c(""), meaning: c("")),
+                    finding_site: site.map { code(($0.code, $0.scheme, $0.meaning)) } ?? spdcm_code(value: c(""), scheme: c(""), meaning: c("")),
                     points: points[i], point_count: 5, measurements: measurements[i], measurement_count: 4)
             }
             return groups.withUnsafeMutableBufferPointer { g in

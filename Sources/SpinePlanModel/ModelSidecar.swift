@@ -23,9 +23,13 @@ public struct ModelSidecar: Sendable, Equatable, Codable {
     public var decoderConvolutions: [Int]
     public var inputGrid: InputGrid
     public var classes: [String]
+    /// Below this mean probability on a structure the level names rest on, plans abstain (see `Planner`).
+    /// Chosen for these weights on training sessions; absent in older sidecars, which turns the check off.
+    public var minimumLevelProbability: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, version, architecture, channels, kernels, down, classes
+        case minimumLevelProbability = "minimum_level_probability"
         case encoderConvolutions = "enc_convs", decoderConvolutions = "dec_convs", inputGrid = "input_grid"
     }
 
@@ -41,11 +45,16 @@ public struct ModelSidecar: Sendable, Equatable, Codable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ModelError(.missingFile, "model sidecar \(path) cannot be read: \(error.localizedDescription)")
         }
+        let sidecar: ModelSidecar
         do {
-            return try JSONDecoder().decode(ModelSidecar.self, from: data)
+            sidecar = try JSONDecoder().decode(ModelSidecar.self, from: data)
         } catch {
             throw ModelError(.malformedHeader, "model sidecar \(path) is not valid: \(Self.describe(error))")
         }
+        if let p = sidecar.minimumLevelProbability, !(0...1).contains(p) {
+            throw ModelError(.malformedHeader, "model sidecar \(path) is not valid: minimum_level_probability must be 0...1, got \(p)")
+        }
+        return sidecar
     }
 
     static func describe(_ error: any Error) -> String {

@@ -179,10 +179,31 @@ struct LevelAssignment: Sendable {
         }
 
         if !conflicts.isEmpty {
-            abstentionReason = "conflicting level evidence: " + conflicts.joined(separator: "; ")
-            for i in vertebrae.indices { vertebrae[i].level = nil }
-            for i in discs.indices { discs[i].level = nil }
+            abstain(because: "conflicting level evidence: " + conflicts.joined(separator: "; "))
         }
+    }
+
+    /// Withdraws every name, as a conflict inside the assignment would.
+    mutating func abstain(because reason: String) {
+        abstentionReason = reason
+        for i in vertebrae.indices { vertebrae[i].level = nil }
+        for i in discs.indices { discs[i].level = nil }
+    }
+
+    /// The structure with the lowest mean network probability among those the names rest on: the sacrum, the
+    /// counted vertebrae from T12 down, and the discs of `planned` levels. Nil when nothing was named.
+    func weakestEvidence(planned: [String]) -> (name: String, probability: Double)? {
+        guard abstentionReason == nil else { return nil }
+        var candidates: [(String, Double)] = []
+        for v in vertebrae {
+            guard let level = v.level, level == "S1" || Self.matters(level) else { continue }
+            candidates.append((level, v.structure.meanConfidence))
+        }
+        for d in discs where !d.structure.inferred {
+            guard let level = d.level, planned.contains(level) else { continue }
+            candidates.append((level, d.structure.meanConfidence))
+        }
+        return candidates.min { $0.1 < $1.1 }.map { (name: $0.0, probability: $0.1) }
     }
 
     /// Thickness of a disc (mm) from its pooled in-plane spread across the thin axis.

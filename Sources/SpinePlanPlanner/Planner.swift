@@ -13,10 +13,15 @@ public struct Planner: Sendable {
     public var scanProtocol: ScanProtocol
     /// Written into `ScanPlan.model`.
     public var modelName: String
+    /// The plan abstains when a structure the level names rest on has a lower mean network probability than this.
+    /// It belongs to the weights (their sidecar carries it, chosen on training sessions); 0 turns the check off.
+    public var minimumLevelProbability: Double
 
-    public init(protocol scanProtocol: ScanProtocol = ScanProtocol(), modelName: String = "truth") {
+    public init(protocol scanProtocol: ScanProtocol = ScanProtocol(), modelName: String = "truth",
+                minimumLevelProbability: Double = 0) {
         self.scanProtocol = scanProtocol
         self.modelName = modelName
+        self.minimumLevelProbability = minimumLevelProbability
     }
 
     /// Minimum coherence of the coronal structure tensor for the coronal tilt to be used.
@@ -59,15 +64,22 @@ public struct Planner: Sendable {
             warnings.append("a single sagittal slice: the coronal tilt comes from the coronal localizer or is not measured")
         }
 
-        let levels = LevelAssignment(structures)
+        var levels = LevelAssignment(structures)
         warnings += levels.warnings
-        let abstained = levels.abstentionReason != nil
 
         // Which discs to plan: by assigned level, or by the model's own names when abstaining.
         var wanted = scanProtocol.discs
         if scanProtocol.includeTransitionalDiscs {
             for extra in ["L5/L6", "L6/S1", "L4/S1"] where !wanted.contains(extra) { wanted.append(extra) }
         }
+        // A consistent count is not enough when the network hesitated over a structure it rests on: on real
+        // images such counts were off by one (Docs/planner.md, "Abstention on low probability").
+        let weakest = segmentation.confidence == nil ? nil : levels.weakestEvidence(planned: wanted)
+        if let weakest, weakest.probability < minimumLevelProbability {
+            let (p, limit) = ((weakest.probability * 100).rounded() / 100, (minimumLevelProbability * 100).rounded() / 100)
+            levels.abstain(because: "the model is unsure of \(weakest.name) (mean probability \(p), below \(limit)): levels are not named")
+        }
+        let abstained = levels.abstentionReason != nil
         let chosen = levels.discs.indices.filter { i in
             let d = levels.discs[i]
             return wanted.contains(abstained ? d.structure.className : (d.level ?? ""))
@@ -176,6 +188,7 @@ public struct Planner: Sendable {
                             warnings: warnings, model: modelName)
         plan.lumbarCount = abstained ? nil : levels.lumbarCount
         plan.transitionalAnatomy = levels.transitionalAnatomy
+        plan.levelProbability = weakest?.probability
         return plan
     }
 

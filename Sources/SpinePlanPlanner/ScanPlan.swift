@@ -61,6 +61,9 @@ public struct ScanPlan: Sendable, Codable, Equatable {
     public var lumbarCount: Int?
     /// True when six or four lumbar vertebrae or a rudimentary lumbosacral disc were found; see `warnings`.
     public var transitionalAnatomy: Bool?
+    /// The lowest mean network probability among the structures the level names rest on (sacrum, T12 and below,
+    /// planned discs); nil for truth labels or when the levels were not named for another reason.
+    public var levelProbability: Double?
 
     public init(planes: [Plane], abstained: Bool, abstentionReason: String? = nil, warnings: [String], model: String,
                 timings: [String: Double] = ["total": 0]) {
@@ -79,5 +82,6 @@ public struct ScanPlan: Sendable, Codable, Equatable {
         case timings = "timings_ms"
         case lumbarCount = "lumbar_count"
         case transitionalAnatomy = "transitional_anatomy"
+        case levelProbability = "level_probability"
     }
 }

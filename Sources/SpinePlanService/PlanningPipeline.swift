@@ -79,7 +79,8 @@ public final class PlanningPipeline: ReloadablePlanning {
         let planStart = clock.now
         let coronal = snapshot.stack(.coronal).filter { $0.frameOfReferenceUID == sagittal[0].frameOfReferenceUID }
             .map { CoronalImage(plane: $0.plane, pixels: $0.pixels) }
-        var plan = Planner(protocol: scanProtocol, modelName: localizer.modelName)
+        var plan = Planner(protocol: scanProtocol, modelName: localizer.modelName,
+                           minimumLevelProbability: localizer.sidecar.minimumLevelProbability ?? 0)
             .plan(segmentation: result.segmentation, coronal: coronal.isEmpty ? nil : coronal)
         if frames.count > 1 {
             plan.warnings.append("the localizer mixes \(frames.count) frames of reference; planned in the sagittal stack's")

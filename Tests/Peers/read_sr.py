@@ -35,10 +35,11 @@ def main(path):
         row, column = p1 - p0, p3 - p0
         normal = np.cross(row, column)
         site = g.finding_sites[0].value.value if g.finding_sites else None
+        scheme = g.finding_sites[0].value.scheme_designator if g.finding_sites else None
         nums = {m.name.meaning: {"value": float(m.value), "unit": m.unit.value} for m in g.get_measurements()}
         out["groups"].append({
             "tracking_identifier": g.tracking_identifier, "tracking_uid": str(g.tracking_uid),
-            "finding_site": site, "graphic_type": region.graphic_type.value if region is not None else None,
+            "finding_site": site, "finding_site_scheme": scheme, "graphic_type": region.graphic_type.value if region is not None else None,
             "frame_of_reference": str(region.frame_of_reference_uid) if region is not None else None,
             "points": points.tolist(), "centre": points[:4].mean(axis=0).tolist(),
             "normal": (normal / np.linalg.norm(normal)).tolist(), "measurements": nums})

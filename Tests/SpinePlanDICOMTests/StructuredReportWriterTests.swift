@@ -55,6 +55,31 @@ struct StructuredReportWriterTests {
         #expect(dump.stdout.contains("coronal tilt not measured"))
     }
 
+    @Test("transitional discs carry SpinePlan's private finding-site codes, which highdicom reads and dciodvfy accepts",
+          .enabled(if: toolPath("dciodvfy") != nil))
+    func transitionalFindingSites() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let source = sampleSlice(0)
+        let levels = ["L4/L5", "L5/L6", "L6/S1"]
+        let planes = levels.enumerated().map { i, level in
+            StructuredReportWriter.Plane(level: level, corners: StructuredReportWriter.Plane.rectangle(
+                centre: Vector3(0, 10, -60 - 35 * Double(i)), row: Vector3(-1, 0, 0), column: Vector3(0, 1, 0), fieldOfView: SIMD2(200, 200)),
+                thickness: 4, spacing: 4.4, slices: 5, confidence: 0.8)
+        }
+        let sr = try StructuredReportWriter.make(planes: planes, source: source, evidence: [source],
+                                                 device: .init(uid: "2.25.1234", modelName: "spineplan-vnet@test", softwareVersion: "0.0-test"))
+        let path = tmp.appending("sr.dcm")
+        try sr.write(toFile: path)
+        #expect(try await dciodvfyErrors(path).isEmpty)
+        let out = try await PythonPeer.run([path], script: "read_sr.py")
+        #expect(out.status == 0, "\(out.stderr)")
+        let groups = try #require(try out.json()["groups"] as? [[String: Any]])
+        #expect(groups.compactMap { $0["finding_site"] as? String } == ["84020006", "DISC-L5-L6", "DISC-L6-S1"])
+        #expect(groups.compactMap { $0["finding_site_scheme"] as? String } == ["SCT", "99SPINEPLAN", "99SPINEPLAN"])
+        #expect(groups.compactMap { ($0["finding_site"] as? String).flatMap(StructuredReportWriter.level(ofFindingSite:)) } == levels)
+    }
+
     @Test("highdicom finds one planar ROI group per plane, and the polygons give back the planes")
     func readBack() async throws {
         let tmp = try TemporaryDirectory()

@@ -3,6 +3,10 @@
     python -m spineplan_train.data --set train      # phantoms from seed 100000 and vb3- acquisitions
     python -m spineplan_train.data --set eval-synth  # held-out phantoms from seed 900000
     python -m spineplan_train.data --set eval-real   # every vb2- case at 3 localizer geometries
+    python -m spineplan_train.data --set calibrate   # unseen phantoms from seed 500000, vb3- at 3 new geometries
+
+The calibration set chooses the planner's abstention threshold (`evaluate_plans --calibrate`): neither its phantoms
+nor its acquisitions were trained on, but its real anatomy was (vb3-), and the held-out sets stay untouched.
 """
 import argparse
 import glob
@@ -31,6 +35,8 @@ TRAIN_SEED = 100000
 EVAL_SEED = 900000
 REAL_TRAIN_SEED = 200000
 REAL_EVAL_SEED = 950000
+CALIBRATION_SEED = 500000
+REAL_CALIBRATION_SEED = 300000
 
 
 def label_lut(scheme, partial):
@@ -158,7 +164,7 @@ def build_set(name, phantoms, real_prefix, real_per_case, phantom_seed, real_see
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", required=True, choices=["train", "eval-synth", "eval-real"])
+    ap.add_argument("--set", required=True, choices=["train", "eval-synth", "eval-real", "calibrate"])
     ap.add_argument("--phantoms", type=int, default=None)
     ap.add_argument("--real-per-case", type=int, default=3)
     args = ap.parse_args(argv)
@@ -168,6 +174,8 @@ def main(argv=None):
         build_set("train", args.phantoms or 360, "vb3-", args.real_per_case, TRAIN_SEED, REAL_TRAIN_SEED, False)
     elif args.set == "eval-synth":
         build_set("eval-synth", args.phantoms or 240, None, 0, EVAL_SEED, 0, True)
+    elif args.set == "calibrate":
+        build_set("calibrate", args.phantoms or 100, "vb3-", args.real_per_case, CALIBRATION_SEED, REAL_CALIBRATION_SEED, True)
     else:
         build_set("eval-real", 0, "vb2-", args.real_per_case, 0, REAL_EVAL_SEED, True)
 

@@ -54,7 +54,8 @@ def plan(session, config):
 def score(plan_json, truth):
     discs = {d["level"]: d for d in truth["discs"]}
     planes = plan_json["planes"]
-    row = {"abstained": bool(plan_json.get("abstained")), "planes": len(planes), "errors": [], "wrong": []}
+    row = {"abstained": bool(plan_json.get("abstained")), "planes": len(planes), "errors": [], "wrong": [],
+           "abstention_reason": plan_json.get("abstention_reason"), "level_probability": plan_json.get("level_probability")}
     for p in planes:
         c = np.asarray(p["centre_lps_mm"], float)
         nearest = min(discs.values(), key=lambda d: np.linalg.norm(np.asarray(d["centre_lps_mm"]) - c))
@@ -109,7 +110,7 @@ def summarise(rows):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", action="append", required=True, choices=["eval-synth", "eval-real"])
+    ap.add_argument("--set", action="append", required=True, choices=["eval-synth", "eval-real", "calibrate"])
     ap.add_argument("--weights", help="safetensors file to use instead of the binary's bundled model")
     ap.add_argument("--tag", default="", help="suffix of the output file name")
     args = ap.parse_args(argv)
@@ -136,7 +137,10 @@ def main(argv=None):
             row.update(case=case, categories=category(truth))
             rows.append(row)
         groups = {"all": rows}
-        if name == "eval-synth":
+        if name == "calibrate":
+            groups["phantoms"] = [r for r in rows if r["case"].startswith("phantom")]
+            groups["real"] = [r for r in rows if not r["case"].startswith("phantom")]
+        if name in ("eval-synth", "calibrate"):
             groups["normal"] = [r for r in rows if not r["categories"]]
             for cat in ("lstv", "scoliosis>20", "implant"):
                 groups[cat] = [r for r in rows if cat in r["categories"]]
@@ -145,6 +149,23 @@ def main(argv=None):
         with open(out, "w") as f:
             json.dump({"summary": summary, "rows": rows, "seconds": round(time.time() - t0)}, f, indent=1)
         print(name, json.dumps(summary, indent=1), flush=True)
+        if name == "calibrate":
+            print(sweep(groups), flush=True)
+
+
+def sweep(groups):
+    """Level-probability thresholds against named-wrong sessions and abstentions, on plans made with the check off.
+
+    A session abstains at threshold t when it abstained anyway or its level probability is below t."""
+    lines = ["threshold  " + "  ".join(f"{g:>24}" for g in groups), " " * 11 + "  ".join(f"{'wrong named / abstained':>24}" for _ in groups)]
+    for t in [0.0] + [round(x, 2) for x in np.arange(0.50, 0.96, 0.025)]:
+        cells = []
+        for rows in groups.values():
+            abstains = [r["abstained"] or (r.get("level_probability") is not None and r["level_probability"] < t) for r in rows]
+            wrong = sum(1 for r, a in zip(rows, abstains) if not a and r["wrong"])
+            cells.append(f"{wrong:>10d} / {100 * sum(abstains) / max(1, len(rows)):>10.1f} %")
+        lines.append(f"{t:>9.3f}  " + "  ".join(f"{c:>24}" for c in cells))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

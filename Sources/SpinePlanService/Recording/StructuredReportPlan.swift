@@ -18,11 +18,6 @@ public enum StructuredReportPlan {
     static let codeValue = Tag(0x0008, 0x0100)
     static let codeMeaning = Tag(0x0008, 0x0104)
 
-    /// Disc levels by their SCT finding-site code.
-    static let levelsBySCT: [String: String] = [
-        "76206002": "T12/L1", "80064006": "L1/L2", "67459009": "L2/L3", "62551000": "L3/L4", "84020006": "L4/L5", "715056000": "L5/S1",
-    ]
-
     /// The plan in an SR object. Planes with no readable polygon are skipped with a warning in the plan.
     /// The SR does not carry abstention, so it is inferred: no planes, or any plane without a named level.
     public static func plan(from object: DICOMObject, model: String = "") throws(RecordingError) -> ScanPlan {
@@ -77,7 +72,7 @@ public enum StructuredReportPlan {
                     level = String(first)
                 }
             case "CODE" where code == "363698007" || meaning.contains("finding site"):
-                if level == nil, let site = child.sequenceItem(conceptCode, 0)?.trimmed(codeValue) { level = levelsBySCT[site] }
+                if level == nil, let site = child.sequenceItem(conceptCode, 0)?.trimmed(codeValue) { level = StructuredReportWriter.level(ofFindingSite: site) }
             case "SCOORD3D":
                 guard child.trimmed(graphicType) == "POLYGON", let v = child.doubles(graphicData), v.count >= 12 else { continue }
                 points = stride(from: 0, to: v.count - 2, by: 3).map { Vector3(v[$0], v[$0 + 1], v[$0 + 2]) }

@@ -1,6 +1,9 @@
 """End-to-end accuracy of the planes SpinePlan writes, on the held-out sessions (issue 6's model-fed target).
 
     python -m spineplan_train.evaluate_plans --set eval-synth --set eval-real [--weights W.safetensors]
+    python -m spineplan_train.evaluate_plans --set calibrate [--write-threshold SIDECAR]   # choose the abstention threshold
+
+SPINEPLAN_BINARY overrides the binary (default: the package's .build/release/spineplan).
 
 Runs the release `spineplan plan` (the daemon's pipeline: preprocessing, network, planner) on each held-out
 session's DICOM folder (`Training/data/<set>/<case>/localizer`) and compares the plan JSON, i.e. the planes of the
@@ -28,7 +31,7 @@ import numpy as np
 from .data import ROOT, TRAINING, WORK
 from .evaluate import category
 
-BINARY = os.path.join(ROOT, ".build", "release", "spineplan")
+BINARY = os.environ.get("SPINEPLAN_BINARY") or os.path.join(ROOT, ".build", "release", "spineplan")
 MATCH_MM = 12.0
 
 
@@ -113,6 +116,8 @@ def main(argv=None):
     ap.add_argument("--set", action="append", required=True, choices=["eval-synth", "eval-real", "calibrate"])
     ap.add_argument("--weights", help="safetensors file to use instead of the binary's bundled model")
     ap.add_argument("--tag", default="", help="suffix of the output file name")
+    ap.add_argument("--write-threshold", metavar="SIDECAR",
+                    help="with --set calibrate: write the chosen minimum_level_probability into this model sidecar")
     args = ap.parse_args(argv)
     if not os.path.exists(BINARY):
         raise SystemExit("build first: swift build -c release --product spineplan")
@@ -151,6 +156,31 @@ def main(argv=None):
         print(name, json.dumps(summary, indent=1), flush=True)
         if name == "calibrate":
             print(sweep(groups), flush=True)
+            chosen = recommend(rows)
+            print(f"minimum_level_probability: {chosen} (the smallest threshold that names no calibration session wrongly, "
+                  f"rounded up to a multiple of 0.05)", flush=True)
+            if args.write_threshold:
+                with open(args.write_threshold) as f:
+                    sidecar = json.load(f)
+                sidecar["minimum_level_probability"] = chosen
+                sidecar["minimum_level_probability_chosen_on"] = (
+                    f"{len(rows)} calibration sessions (Training/spineplan_train/data.py --set calibrate): unseen phantoms "
+                    "from seed 500000 and vb3- volumes at new localizer geometries; never the held-out sets")
+                with open(args.write_threshold, "w") as f:
+                    json.dump(sidecar, f, indent=1)
+                    f.write("\n")
+                print(f"wrote it into {args.write_threshold}", flush=True)
+
+
+def wrong_at(rows, t):
+    return sum(1 for r in rows if r["wrong"] and not r["abstained"]
+               and not (r.get("level_probability") is not None and r["level_probability"] < t))
+
+
+def recommend(rows):
+    """The smallest threshold (0.01 steps) at which no session is named wrongly, rounded up to a multiple of 0.05."""
+    t = next(x / 100 for x in range(0, 101) if wrong_at(rows, x / 100) == 0)
+    return round(float(np.ceil(t * 20 - 1e-9) / 20), 2)
 
 
 def sweep(groups):

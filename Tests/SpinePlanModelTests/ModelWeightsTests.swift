@@ -111,6 +111,24 @@ struct ModelWeightsTests {
         #expect(loadError(try copy(weights: SafeTensorsWriter(tensors: tensors).bytes(), in: directory)) == nil)
     }
 
+    @Test("the shipped sidecar carries an abstention threshold in 0...1; one outside it is a malformedHeader error")
+    func levelProbabilityThreshold() throws {
+        let shipped = try ModelSidecar.read(path: ModelWeights.sidecarPath(for: ModelFiles.weights))
+        let threshold = try #require(shipped.minimumLevelProbability, "the shipped model has no minimum_level_probability")
+        #expect(threshold > 0 && threshold < 1)
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let original = try Data(contentsOf: URL(fileURLWithPath: ModelWeights.sidecarPath(for: ModelFiles.weights)))
+        var json = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+        json["minimum_level_probability"] = 1.5
+        let error = loadError(try copy(sidecar: try JSONSerialization.data(withJSONObject: json), in: directory))
+        #expect(error?.code == .malformedHeader)
+        #expect(error?.message.contains("minimum_level_probability") == true, "\(error?.message ?? "no error")")
+        json["minimum_level_probability"] = nil
+        let older = try copy(sidecar: try JSONSerialization.data(withJSONObject: json), in: directory)
+        #expect(try ModelWeights.load(weights: older).sidecar.minimumLevelProbability == nil, "older sidecars still load")
+    }
+
     @Test("a sidecar describing another architecture fails: wider channels name a tensor, an unknown topology is refused")
     func mismatchedSidecar() throws {
         let directory = try TemporaryDirectory()

@@ -89,6 +89,26 @@ import SpinePlanScanner
         #expect(plan.planes.allSatisfy { $0.level == nil })
     }
 
+    @Test("a structure the names rest on with a low network probability makes the plan abstain; above the threshold it does not")
+    func lowProbabilityAbstains() throws {
+        let session = try #require(try PlannerFixtures.typical.get().first)
+        #expect(Planner().plan(segmentation: session.segmentation()).levelProbability == nil, "truth labels carry no probability")
+        var segmentation = session.segmentation()
+        let disc = try #require(segmentation.classNames.firstIndex(of: "L4/L5"))
+        var probability = [Float](repeating: 0.95, count: segmentation.labels.voxels.count)
+        for (i, v) in segmentation.labels.voxels.enumerated() where Int(v) == disc { probability[i] = 0.55 }
+        segmentation.confidence = probability
+        let lenient = Planner(minimumLevelProbability: 0.5).plan(segmentation: segmentation)
+        #expect(!lenient.abstained, "\(lenient.abstentionReason ?? "")")
+        #expect(abs((lenient.levelProbability ?? 0) - 0.55) < 1e-3, "the weakest structure is L4/L5")
+        #expect(lenient.planes.contains { $0.level == "L4/L5" })
+        let strict = Planner(minimumLevelProbability: 0.7).plan(segmentation: segmentation)
+        #expect(strict.abstained)
+        #expect(strict.abstentionReason?.contains("unsure of L4/L5") == true, "\(strict.abstentionReason ?? "")")
+        #expect(strict.lumbarCount == nil)
+        #expect(!strict.planes.isEmpty && strict.planes.allSatisfy { $0.level == nil }, "unnamed planes are still given")
+    }
+
     @Test("a lumbar vertebra missing from the segmentation breaks the count and the plan abstains")
     func missingVertebra() throws {
         let session = try #require(try PlannerFixtures.typical.get().first)

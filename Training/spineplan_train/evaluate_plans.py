@@ -30,6 +30,7 @@ import numpy as np
 
 from .data import ROOT, TRAINING, WORK
 from .evaluate import category
+from .export import dumps
 
 BINARY = os.environ.get("SPINEPLAN_BINARY") or os.path.join(ROOT, ".build", "release", "spineplan")
 MATCH_MM = 12.0
@@ -167,8 +168,7 @@ def main(argv=None):
                     f"{len(rows)} calibration sessions (Training/spineplan_train/data.py --set calibrate): unseen phantoms "
                     "from seed 500000 and vb3- volumes at new localizer geometries; never the held-out sets")
                 with open(args.write_threshold, "w") as f:
-                    json.dump(sidecar, f, indent=1)
-                    f.write("\n")
+                    f.write(dumps(sidecar))
                 print(f"wrote it into {args.write_threshold}", flush=True)
 
 

@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "spineplan",
             dependencies: [
-                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanGeometry", "SpinePlanModel", "SpinePlanPlanner",
+                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanPlanner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,8 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpinePlanServiceTests",
-            dependencies: ["SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport",
-                           .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SpinePlanService", "SpinePlanDICOM", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SpinePlanDICOMTests",
@@ -89,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpinePlanScannerTests",
-            dependencies: ["SpinePlanScanner", "SpinePlanDICOM", "SpinePlanTestSupport"]
+            dependencies: ["SpinePlanScanner", "SpinePlanDICOM"]
         ),
     ],
     swiftLanguageModes: [.v6],

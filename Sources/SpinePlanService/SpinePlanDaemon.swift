@@ -274,11 +274,19 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
         let old = currentConfiguration
         var applied = fresh
-        if fresh.network != old.network || fresh.stateDirectory != old.stateDirectory || fresh.model != old.model {
-            logger.warning("network, model and state_directory changes take effect at the next restart")
-            applied.network = old.network
-            applied.stateDirectory = old.stateDirectory
-            applied.model = old.model
+        // These are built into long-lived parts at start (listener, model, inbox, recorder, log handler).
+        var restartOnly: [String] = []
+        if fresh.network != old.network { restartOnly.append("network"); applied.network = old.network }
+        if fresh.stateDirectory != old.stateDirectory { restartOnly.append("state_directory"); applied.stateDirectory = old.stateDirectory }
+        if fresh.model != old.model { restartOnly.append("model"); applied.model = old.model }
+        if fresh.sessions.maxPendingSlices != old.sessions.maxPendingSlices {
+            restartOnly.append("sessions.max_pending_slices")
+            applied.sessions.maxPendingSlices = old.sessions.maxPendingSlices
+        }
+        if fresh.recording != old.recording { restartOnly.append("recording"); applied.recording = old.recording }
+        if fresh.logLevel != old.logLevel { restartOnly.append("logging.level"); applied.logLevel = old.logLevel }
+        if !restartOnly.isEmpty {
+            logger.warning("changes to \(restartOnly.joined(separator: ", ")) take effect at the next restart; the rest applies now")
         }
         configuration.withLock { $0 = applied }
         outbox.update(settings: Self.outboxSettings(applied))

@@ -118,10 +118,13 @@ final class NotifySocket {
         #expect(badReload.contains { $0.contains("RELOADING=1") }, "\(badReload)")
         #expect(server.waitForLine(containing: "reload refused") != nil)
         #expect(server.waitForLine(containing: "sessions.idle_timeout_s") != nil)
-        try "network:\n  port: 0\nsessions:\n  idle_timeout_s: 2\nstate_directory: \(tmp.appending("state"))\n"
+        try "network:\n  port: 0\nsessions:\n  idle_timeout_s: 2\nrecording:\n  enabled: true\nlogging:\n  level: debug\nstate_directory: \(tmp.appending("state"))\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         server.signal(SIGHUP)
         #expect(receive(socket, until: "READY=1").contains { $0.contains("RELOADING=1") })
+        // What is built at start is named, not silently ignored.
+        let deferred = try #require(server.waitForLine(containing: "take effect at the next restart"))
+        #expect(deferred.contains("recording, logging.level"), "\(deferred)")
         // The file's new value applies; the command line's flags still win over the file after the reload.
         let reloaded = try #require(server.waitForLine(containing: "configuration reloaded"))
         #expect(reloaded.contains("idle_timeout_s=2.0"), "\(reloaded)")

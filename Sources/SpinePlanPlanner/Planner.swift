@@ -32,11 +32,15 @@ public struct Planner: Sendable {
     /// Largest angle between a disc's plane normal and the line joining its two vertebral bodies before the fit is
     /// taken for a failure. Wedged lumbar discs stay within about 15° of that line.
     static let maximumAxisDeviation = 30.0
+    /// Refine each disc's plane on the sagittal slices' pixels when they are given (`SagittalEndplateRefinement`).
+    static let refineOnSagittalPixels = true
 
-    public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil) -> ScanPlan {
+    /// Plans from the segmentation; `coronal` can decide the lateral tilt that a single sagittal slice cannot, and
+    /// `sagittal` (the slices the segmentation came from) refines each disc's plane on their finer pixels.
+    public func plan(segmentation: Segmentation, coronal: [CoronalImage]? = nil, sagittal: [SagittalImage]? = nil) -> ScanPlan {
         let clock = ContinuousClock()
         let start = clock.now
-        var plan = planWithoutTiming(segmentation: segmentation, coronal: coronal)
+        var plan = planWithoutTiming(segmentation: segmentation, coronal: coronal, sagittal: sagittal)
         let elapsed = clock.now - start
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         plan.timings["planner"] = ms
@@ -44,7 +48,7 @@ public struct Planner: Sendable {
         return plan
     }
 
-    func planWithoutTiming(segmentation: Segmentation, coronal: [CoronalImage]?) -> ScanPlan {
+    func planWithoutTiming(segmentation: Segmentation, coronal: [CoronalImage]?, sagittal: [SagittalImage]? = nil) -> ScanPlan {
         var warnings: [String] = []
         let problems = scanProtocol.problems
         guard problems.isEmpty else {
@@ -133,6 +137,15 @@ public struct Planner: Sendable {
                 normal = caudal
                 endplateAngle = nil
                 axisFallback = true
+            }
+
+            // The sagittal pixels (1–1.6 mm) place the endplates more finely than the 2.5 mm grid and do not share the
+            // network's errors; the segmentation's plane stays where their evidence is weak or far from it.
+            if Self.refineOnSagittalPixels, !axisFallback, let images = sagittal, !images.isEmpty,
+               case .refined(let refined) = SagittalEndplateRefinement.refine(centre: fit.centre, normal: normal,
+                                                                              thickness: fit.thickness, images: images) {
+                normal = refined.normal
+                fit.centre = refined.centre
             }
 
             var coronalMeasured = fit.lateralTiltMeasured

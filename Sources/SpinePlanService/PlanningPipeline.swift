@@ -81,7 +81,8 @@ public final class PlanningPipeline: ReloadablePlanning {
             .map { CoronalImage(plane: $0.plane, pixels: $0.pixels) }
         var plan = Planner(protocol: scanProtocol, modelName: localizer.modelName,
                            minimumLevelProbability: localizer.sidecar.minimumLevelProbability ?? 0)
-            .plan(segmentation: result.segmentation, coronal: coronal.isEmpty ? nil : coronal)
+            .plan(segmentation: result.segmentation, coronal: coronal.isEmpty ? nil : coronal,
+                  sagittal: sagittal.map { SagittalImage(plane: $0.plane, pixels: $0.pixels) })
         if frames.count > 1 {
             plan.warnings.append("the localizer mixes \(frames.count) frames of reference; planned in the sagittal stack's")
         }

@@ -1,7 +1,12 @@
 import SpinePlanGeometry
 
-/// One sagittal localizer slice as the planner needs it: where it lies and its pixels, no DICOM.
-public struct SagittalImage: Sendable {
+/// A coronal localizer slice: it gives the lateral tilt a single sagittal slice cannot (`CoronalTiltEstimate`).
+public typealias CoronalImage = LocalizerImage
+/// A sagittal localizer slice: its pixels refine the disc planes (`SagittalEndplateRefinement`).
+public typealias SagittalImage = LocalizerImage
+
+/// One localizer slice as the planner needs it: where it lies and its pixels, no DICOM.
+public struct LocalizerImage: Sendable {
     public var plane: ImagePlane
     /// Row-major, `plane.rows * plane.columns` values.
     public var pixels: [Float]

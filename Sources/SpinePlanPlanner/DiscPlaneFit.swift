@@ -157,6 +157,39 @@ struct DiscPlaneFit: Sendable {
         return x0
     }
 
+    /// Least squares s = a + b·u + g·w over (u, w, s) points (g held at 0 unless `lateral`), refitted twice without the
+    /// points whose residual exceeds max(`rejection` robust σ, `floor`). Returns [a, b, g] of the last fit, with how many
+    /// points the same rule keeps against it and their RMS residual. Nil when a fit is singular or a refit would rest on
+    /// fewer than `minimumKept` points.
+    static func robustLinearFit(_ points: [SIMD3<Double>], lateral: Bool, rejection: Double, floor: Double,
+                                minimumKept: Int) -> (coefficients: [Double], kept: Int, rms: Double)? {
+        var keep = [Bool](repeating: true, count: points.count)
+        var solution: [Double] = []
+        var rms = 0.0
+        for pass in 0..<3 {
+            var ata = [[Double]](repeating: [0, 0, 0], count: 3), atb = [0.0, 0.0, 0.0]
+            for (q, k) in zip(points, keep) where k {
+                let row = [1, q.x, lateral ? q.y : 0]
+                for i in 0..<3 {
+                    atb[i] += row[i] * q.z
+                    for j in 0..<3 { ata[i][j] += row[i] * row[j] }
+                }
+            }
+            if !lateral { ata[2][2] = 1 }
+            guard let sol = solve3(ata, atb) else { return nil }
+            solution = sol
+            let residuals = points.map { abs($0.z - sol[0] - sol[1] * $0.x - sol[2] * (lateral ? $0.y : 0)) }
+            let kept = zip(residuals, keep).filter(\.1).map(\.0).sorted()
+            guard !kept.isEmpty else { return nil }
+            let limit = max(rejection * 1.4826 * kept[kept.count / 2], floor)
+            keep = residuals.map { $0 <= limit }
+            let inliers = residuals.filter { $0 <= limit }
+            rms = (inliers.map { $0 * $0 }.reduce(0, +) / Double(max(1, inliers.count))).squareRoot()
+            if pass < 2, inliers.count < minimumKept { return nil }
+        }
+        return (solution, keep.filter { $0 }.count, rms)
+    }
+
     /// Solves a 3×3 linear system by Cramer's rule; nil when singular.
     static func solve3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
         let a = Matrix3(rows: Vector3(m[0][0], m[0][1], m[0][2]), Vector3(m[1][0], m[1][1], m[1][2]),

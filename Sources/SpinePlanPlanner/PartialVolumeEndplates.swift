@@ -96,28 +96,10 @@ enum PartialVolumeEndplates {
         guard samples.count >= minimumColumns else { return nil }
         let u0 = samples.map(\.u).reduce(0, +) / Double(samples.count)
         let x0 = samples.map(\.x).reduce(0, +) / Double(samples.count)
-        var keep = [Bool](repeating: true, count: samples.count)
-        var solution: [Double] = []
-        for pass in 0..<3 {
-            var ata = [[Double]](repeating: [0, 0, 0], count: 3), atb = [0.0, 0.0, 0.0]
-            for (q, sample) in samples.enumerated() where keep[q] {
-                let row = [1, sample.u - u0, lateral ? sample.x - x0 : 0]
-                for i in 0..<3 {
-                    atb[i] += row[i] * sample.edge
-                    for j in 0..<3 { ata[i][j] += row[i] * row[j] }
-                }
-            }
-            if !lateral { ata[2][2] = 1 }
-            guard let sol = DiscPlaneFit.solve3(ata, atb) else { return nil }
-            solution = sol
-            if pass == 2 { break }
-            let residuals = samples.map { abs($0.edge - sol[0] - sol[1] * ($0.u - u0) - sol[2] * (lateral ? $0.x - x0 : 0)) }
-            let kept = residuals.indices.filter { keep[$0] }.map { residuals[$0] }.sorted()
-            let limit = max(3 * 1.4826 * kept[kept.count / 2], tolerance)
-            for q in samples.indices { keep[q] = residuals[q] <= limit }
-            guard keep.filter({ $0 }).count >= minimumColumns else { return nil }
-        }
-        return (solution[1], solution[2])
+        guard let fit = DiscPlaneFit.robustLinearFit(samples.map { SIMD3($0.u - u0, $0.x - x0, $0.edge) }, lateral: lateral,
+                                                      rejection: 3, floor: tolerance, minimumKept: minimumColumns)
+        else { return nil }
+        return (fit.coefficients[1], fit.coefficients[2])
     }
 
     struct Result {

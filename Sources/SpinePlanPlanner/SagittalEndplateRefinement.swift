@@ -233,32 +233,9 @@ struct SagittalEndplateRefinement: Sendable {
         guard points.count >= minimumEdges else { return nil }
         let ws = points.map(\.y)
         let lateral = (ws.max()! - ws.min()!) > 3
-        var keep = [Bool](repeating: true, count: points.count)
-        var solution = [0.0, 0.0, 0.0]
-        var rms = 0.0
-        for _ in 0..<3 {
-            var ata = [[Double]](repeating: [0, 0, 0], count: 3)
-            var atb = [0.0, 0.0, 0.0]
-            for (q, k) in zip(points, keep) where k {
-                let row = [1, q.x, lateral ? q.y : 0]
-                for i in 0..<3 {
-                    atb[i] += row[i] * q.z
-                    for j in 0..<3 { ata[i][j] += row[i] * row[j] }
-                }
-            }
-            if !lateral { ata[2][2] = 1 }
-            guard let s = DiscPlaneFit.solve3(ata, atb) else { return nil }
-            solution = s
-            let residuals = points.map { $0.z - (s[0] + s[1] * $0.x + s[2] * (lateral ? $0.y : 0)) }
-            let kept = zip(residuals, keep).filter(\.1).map { abs($0.0) }.sorted()
-            guard !kept.isEmpty else { return nil }
-            let sigma = 1.4826 * kept[kept.count / 2]
-            let limit = max(2.5 * sigma, 0.3)
-            keep = residuals.map { abs($0) <= limit }
-            let inliers = residuals.filter { abs($0) <= limit }
-            rms = (inliers.map { $0 * $0 }.reduce(0, +) / Double(max(1, inliers.count))).squareRoot()
-        }
-        guard keep.filter({ $0 }).count >= minimumEdges else { return nil }
-        return (solution[0], solution[1], solution[2], lateral, rms)
+        guard let fit = DiscPlaneFit.robustLinearFit(points, lateral: lateral, rejection: 2.5, floor: 0.3, minimumKept: 0),
+              fit.kept >= minimumEdges else { return nil }
+        let s = fit.coefficients
+        return (s[0], s[1], s[2], lateral, fit.rms)
     }
 }

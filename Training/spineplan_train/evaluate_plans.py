@@ -172,9 +172,14 @@ def main(argv=None):
                 print(f"wrote it into {args.write_threshold}", flush=True)
 
 
+def abstains_at(row, t):
+    """True when a plan made with the check off abstains at threshold t: it abstained anyway, or its level
+    probability is below t."""
+    return row["abstained"] or (row.get("level_probability") is not None and row["level_probability"] < t)
+
+
 def wrong_at(rows, t):
-    return sum(1 for r in rows if r["wrong"] and not r["abstained"]
-               and not (r.get("level_probability") is not None and r["level_probability"] < t))
+    return sum(1 for r in rows if r["wrong"] and not abstains_at(r, t))
 
 
 def recommend(rows):
@@ -184,16 +189,13 @@ def recommend(rows):
 
 
 def sweep(groups):
-    """Level-probability thresholds against named-wrong sessions and abstentions, on plans made with the check off.
-
-    A session abstains at threshold t when it abstained anyway or its level probability is below t."""
+    """Level-probability thresholds against named-wrong sessions and abstentions, on plans made with the check off."""
     lines = ["threshold  " + "  ".join(f"{g:>24}" for g in groups), " " * 11 + "  ".join(f"{'wrong named / abstained':>24}" for _ in groups)]
     for t in [0.0] + [round(x, 2) for x in np.arange(0.50, 0.96, 0.025)]:
         cells = []
         for rows in groups.values():
-            abstains = [r["abstained"] or (r.get("level_probability") is not None and r["level_probability"] < t) for r in rows]
-            wrong = sum(1 for r, a in zip(rows, abstains) if not a and r["wrong"])
-            cells.append(f"{wrong:>10d} / {100 * sum(abstains) / max(1, len(rows)):>10.1f} %")
+            abstained = sum(abstains_at(r, t) for r in rows)
+            cells.append(f"{wrong_at(rows, t):>10d} / {100 * abstained / max(1, len(rows)):>10.1f} %")
         lines.append(f"{t:>9.3f}  " + "  ".join(f"{c:>24}" for c in cells))
     return "\n".join(lines)
 

@@ -79,25 +79,27 @@ public final class ConsoleReplay: Sendable {
         results.forget(study: study)
         let started = ContinuousClock.now
         let scu = self.scu
+        var lastResponse = started
         for group in groups {
             if speed == .original {
                 let due = started + .milliseconds(Int64(group.offset * 1000))
                 if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
             }
             let batch = UncheckedObjects(objects: group.objects)
-            let outcome: Result<Void, DICOMError> = await Task.detached {
-                do throws(DICOMError) { try scu.store(batch.objects, to: target); return .success(()) } catch { return .failure(error) }
+            // The clock is read where the responses arrive, not after this task resumes.
+            let outcome: Result<ContinuousClock.Instant, DICOMError> = await Task.detached {
+                do throws(DICOMError) { try scu.store(batch.objects, to: target); return .success(.now) } catch { return .failure(error) }
             }.value
-            if case let .failure(error) = outcome {
-                throw RecordingError(.io, "sending to \(target) failed: \(error.message)")
+            switch outcome {
+            case .success(let instant): lastResponse = instant
+            case .failure(let error): throw RecordingError(.io, "sending to \(target) failed: \(error.message)")
             }
         }
-        let lastResponse = ContinuousClock.now
         guard let arrival = await results.waitForReport(study: study, timeoutSeconds: timeoutSeconds) else {
             throw RecordingError(.io, "no SR came back from \(target) within \(Int(timeoutSeconds)) s (listening as \(scp.configuration.aeTitle) on port \(port))")
         }
-        // A daemon may send its SR before this task has resumed from the last C-STORE (or, like the test peer,
-        // before it even returns that response): the result was there as soon as the slices were, so that is 0.
+        // A peer may send its SR before it returns the last C-STORE response (the test peer does): the result was
+        // there as soon as the slices were, so that is 0.
         let latency = max(0, (arrival.receivedAt - lastResponse).seconds)
         // The overlay usually follows the SR on the same association; give it a moment, it is optional.
         let overlay = await results.waitForOverlay(study: study, timeoutSeconds: 2)

@@ -34,6 +34,8 @@ public struct Planner: Sendable {
     static let maximumAxisDeviation = 30.0
     /// Refine each disc's plane on the sagittal slices' pixels when they are given (`SagittalEndplateRefinement`).
     static let refineOnSagittalPixels = true
+    /// Centre each disc left-right on the column's midline in the coronal localizer (`CoronalLateralCentre`).
+    static let centreOnCoronalMidline = true
 
     /// Plans from the segmentation; `coronal` can decide the lateral tilt that a single sagittal slice cannot, and
     /// `sagittal` (the slices the segmentation came from) refines each disc's plane on their finer pixels.
@@ -164,6 +166,10 @@ public struct Planner: Sendable {
             }
             if !coronalMeasured { tiltUnmeasured.append(name) }
             fit.normal = normal
+            if Self.centreOnCoronalMidline, let images = coronal, !images.isEmpty,
+               let midline = CoronalLateralCentre.measure(centre: fit.centre, normal: normal, images: images) {
+                fit.centre = fit.centre + midline.shift
+            }
 
             // Stack geometry.
             var (row, column) = Self.inPlaneAxes(normal: normal)

@@ -1,0 +1,72 @@
+import SpinePlanGeometry
+
+/// The spine's left-right midline at a disc, found on the coronal localizer as the line about which the column
+/// is most mirror-symmetric.
+///
+/// A few thick sagittal slices place a disc laterally only as well as they cover it: when the column lies near
+/// the edge of the stack, the segmentation's centroid is pulled towards the stack's centre (on the calibration
+/// phantoms, the left-right component was 4.2 of the 4.3 mm 95th-percentile centre error). The coronal slice
+/// sees the column's whole width, and vertebral bodies, discs, canal and psoas are all symmetric about it.
+struct CoronalLateralCentre: Sendable {
+    /// Move the disc centre by this (patient space, mm); it lies in the disc plane, so the stack's slices stay put.
+    var shift: Vector3
+    /// Normalised correlation of the two mirrored halves at the midline found: 1 for perfect symmetry.
+    var symmetry: Double
+
+    /// The midline is searched this far (mm) either side of the sagittal estimate.
+    static let searchHalfWidth = 20.0
+    /// The mirrored halves compare this far out from the midline (mm): a lumbar vertebral body's half-width and
+    /// the start of the psoas, whose edges carry most of the signal.
+    static let reach = 30.0
+    /// Rows (mm) above and below the disc centre along the spine that join the comparison: the disc and the
+    /// endplates of both neighbours.
+    static let halfHeight = 12.0
+    /// Coronal slices farther than this from the disc centre are not used (mm): beyond it the slice passes in
+    /// front of or behind the column, where the body's own symmetry (not the spine's) dominates.
+    static let maximumDistance = 16.0
+    /// Below this symmetry the midline is not trusted.
+    static let minimumSymmetry = 0.75
+
+    static func measure(centre: Vector3, normal: Vector3, images: [CoronalImage]) -> CoronalLateralCentre? {
+        let candidates = images.map { ($0, abs((centre - $0.plane.position).dot($0.plane.normal))) }
+            .filter { $0.1 <= maximumDistance }
+            .sorted { $0.1 < $1.1 }
+        guard let (image, _) = candidates.first else { return nil }
+        let across = image.plane.normal
+        // Perpendicular to the disc normal and to the slice normal: in the disc plane and in the coronal slice.
+        let lateralRaw = across.cross(normal)
+        guard lateralRaw.length > 0.5 else { return nil }
+        let lateral = lateralRaw.normalized
+        let axis = lateral.cross(across).normalized
+        let onSlice = centre - across * (centre - image.plane.position).dot(across)
+
+        let step = 1.0
+        let offsets = stride(from: step, through: reach, by: step).map { $0 }
+        let heights = stride(from: -halfHeight, through: halfHeight, by: step).map { $0 }
+        func symmetry(at s: Double) -> Double? {
+            let m = onSlice + lateral * s
+            var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0, n = 0.0
+            for v in heights {
+                let row = m + axis * v
+                for u in offsets {
+                    guard let a = image.value(at: row + lateral * u), let b = image.value(at: row - lateral * u) else { return nil }
+                    sa += a; sb += b; saa += a * a; sbb += b * b; sab += a * b; n += 1
+                }
+            }
+            let va = saa - sa * sa / n, vb = sbb - sb * sb / n
+            guard va > 0, vb > 0 else { return nil }
+            return (sab - sa * sb / n) / (va * vb).squareRoot()
+        }
+
+        let shifts = stride(from: -searchHalfWidth, through: searchHalfWidth, by: 0.5).map { $0 }
+        let scores = shifts.map { symmetry(at: $0) }
+        guard let best = scores.indices.filter({ scores[$0] != nil }).max(by: { scores[$0]! < scores[$1]! }),
+              let peak = scores[best], peak >= minimumSymmetry else { return nil }
+        // A best shift at the edge of the search is a slope, not a midline.
+        guard best > 0, best < shifts.count - 1, let left = scores[best - 1], let right = scores[best + 1] else { return nil }
+        let curvature = left - 2 * peak + right
+        let offset = curvature < 0 ? max(-0.5, min(0.5, 0.5 * (left - right) / curvature)) : 0
+        let s = shifts[best] + offset * 0.5
+        return CoronalLateralCentre(shift: lateral * s, symmetry: peak)
+    }
+}

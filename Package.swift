@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpinePlanPlannerTests",
-            dependencies: ["SpinePlanPlanner", "SpinePlanGeometry", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport"]
+            dependencies: ["SpinePlanPlanner", "SpinePlanGeometry", "SpinePlanDICOM", "SpinePlanScanner"]
         ),
         .testTarget(
             name: "SpinePlanServiceTests",

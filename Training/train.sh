@@ -30,5 +30,11 @@ cp out/train-log.json out/train-log-stage2.json
 [ -f cache/eval-synth-info.json ] || "$py" -m spineplan_train.data --set eval-synth
 [ -f cache/eval-real-info.json ] || "$py" -m spineplan_train.data --set eval-real
 "$py" -m spineplan_train.export --fixture-source cache/eval-synth/phantom-900000.npz
+# The abstention threshold belongs to the weights: chosen on the calibration set (never the held-out sets), with
+# the fresh sidecar's check still off, and written into that sidecar.
+[ -f cache/calibrate-info.json ] || "$py" -m spineplan_train.data --set calibrate
+SPINEPLAN_BINARY="$root/.build-train-release/release/spineplan" "$py" -m spineplan_train.evaluate_plans --set calibrate \
+    --weights "$root/Sources/SpinePlanModel/Weights/spineplan-vnet.safetensors" \
+    --write-threshold "$root/Sources/SpinePlanModel/Weights/spineplan-vnet.json"
 "$py" -m spineplan_train.evaluate --set eval-synth --set eval-real
 "$py" -m spineplan_train.spider --evaluate

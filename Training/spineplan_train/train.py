@@ -119,7 +119,7 @@ def main(argv=None):
     ap.add_argument("--init", help="state dict to continue from (a second, shorter cosine cycle)")
     ap.add_argument("--crop-w", type=int, default=64, help="training crop along the row direction (W)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--version", default="1.1.0", help="version written to the sidecar")
+    ap.add_argument("--version", default="1.2.0", help="version written to the sidecar")
     ap.add_argument("--smoke", action="store_true", help="a trial run: writes nothing but out/smoke.pt")
     ap.add_argument("--spider-share", type=float, default=0.0,
                     help="share of batches drawn from SPIDER 2D (real T2, group labels; see spider.py)")

@@ -65,9 +65,6 @@ struct LevelAssignment: Sendable {
             let below = ordered.indices.first { position(ordered[$0]) > p }
             return Disc(structure: d, upper: above, lower: below, level: nil)
         }
-        for (a, b) in zip(discs, discs.dropFirst()) where a.upper != nil && a.upper == b.upper && a.lower == b.lower {
-            conflicts.append("\(a.structure.className) and \(b.structure.className) lie between the same two vertebrae")
-        }
 
         guard sacrumIndex != nil else {
             abstentionReason = "no sacrum in view: levels cannot be counted"
@@ -149,6 +146,12 @@ struct LevelAssignment: Sendable {
                     warnings.append("\(expected) is not midway between its vertebrae")
                 }
             }
+        }
+        // Two discs between the same two vertebrae: the network split one disc between two names. From T12/L1 down
+        // that puts the count in doubt; above it, the count from the sacrum has already named every planned level.
+        for (a, b) in zip(discs, discs.dropFirst()) where a.upper != nil && a.upper == b.upper && a.lower == b.lower {
+            note("\(a.structure.className) and \(b.structure.className) lie between the same two vertebrae",
+                 level: a.level ?? a.structure.className)
         }
         if !remarks.isEmpty {
             warnings.append("thoracic levels not verified: " + remarks.joined(separator: "; "))

@@ -89,6 +89,37 @@ import SpinePlanScanner
         #expect(plan.planes.allSatisfy { $0.level == nil })
     }
 
+    /// Half of disc `split` (the slices on one side) relabelled `as`, and the disc that really has that name erased:
+    /// two discs then lie between the same two vertebrae.
+    static func splitDisc(_ split: String, as name: String, in session: SyntheticSession) throws -> Segmentation {
+        var segmentation = session.segmentation()
+        let from = try #require(segmentation.classNames.firstIndex(of: split))
+        let to = try #require(segmentation.classNames.firstIndex(of: name))
+        let grid = segmentation.labels.grid
+        let ks = segmentation.labels.voxels.indices.filter { Int(segmentation.labels.voxels[$0]) == from }.map { $0 / (grid.size.x * grid.size.y) }
+        let middle = try #require(ks.isEmpty ? nil : (ks.min()! + ks.max()! + 1) / 2)
+        try #require(ks.max()! > ks.min()!, "\(split) must span more than one slice")
+        for i in segmentation.labels.voxels.indices {
+            let v = Int(segmentation.labels.voxels[i])
+            if v == to { segmentation.labels.voxels[i] = 0 }
+            if v == from, i / (grid.size.x * grid.size.y) < middle { segmentation.labels.voxels[i] = UInt8(to) }
+        }
+        return segmentation
+    }
+
+    @Test("a disc split between two names abstains from T12/L1 down, and is only a warning above it")
+    func splitDisc() throws {
+        let session = try #require(try PlannerFixtures.typical.get().first)
+        let thoracic = Planner().plan(segmentation: try Self.splitDisc("T11/T12", as: "T10/T11", in: session))
+        #expect(!thoracic.abstained, "\(thoracic.abstentionReason ?? "")")
+        #expect(thoracic.warnings.contains { $0.contains("thoracic levels not verified") && $0.contains("same two vertebrae") },
+                "\(thoracic.warnings)")
+        #expect(thoracic.planes.compactMap(\.level) == ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"])
+        let lumbar = Planner().plan(segmentation: try Self.splitDisc("L3/L4", as: "L2/L3", in: session))
+        #expect(lumbar.abstained)
+        #expect(lumbar.abstentionReason?.contains("same two vertebrae") == true, "\(lumbar.abstentionReason ?? "")")
+    }
+
     @Test("a structure the names rest on with a low network probability makes the plan abstain; above the threshold it does not")
     func lowProbabilityAbstains() throws {
         let session = try #require(try PlannerFixtures.typical.get().first)

@@ -27,10 +27,10 @@ struct LocalizerSessionTests {
         #expect((result.grid.centre - mean).length < 1e-6 + result.grid.axes.c2.length)
     }
 
-    /// The brief asked for every disc within 3 mm. The shipped v1.0.0 model does not quite get there on phantoms
-    /// (most discs 1–3 mm, a few 3.1–3.8 mm, T10/T11 at the top of the field the worst), so the test holds the
-    /// median to 3 mm and every disc to 5 mm: a wrong level, a flipped axis or a shifted grid is 15 mm or more off.
-    @Test("predicted disc centroids: median within 3 mm of the truth disc centres, every one within 5 mm",
+    /// The issue's bound: every disc within 3 mm of the truth. Model 1.2.0 puts these sessions' discs 0.2–2.1 mm
+    /// off (1.1.0 reached 3.8 mm at the top of the field, so this test held only the median to 3 mm then); a wrong
+    /// level, a flipped axis or a shifted grid is 15 mm or more off.
+    @Test("predicted disc centroids: every one within 3 mm of the truth disc centre",
           .enabled(if: ModelFiles.trained, "the shipped weights are the random placeholder"), arguments: [UInt64(31), 32, 33])
     func discCentroids(seed: UInt64) async throws {
         let session = try SyntheticSession(seed: seed, labels: true)
@@ -60,14 +60,11 @@ struct LocalizerSessionTests {
             }
             guard let value = truth.scheme[name], let own = truthCentroids[value], (own - disc.centre).length <= 3 else { continue }
             let distance = (centroid - disc.centre).length
-            #expect(distance <= 5, "\(name): centroid \(distance) mm from truth")
+            #expect(distance <= 3, "\(name): centroid \(distance) mm from truth")
             checked.append((name, distance))
         }
+        print("disc centroids, seed \(seed): " + checked.map { "\($0.name) \(String(format: "%.2f", $0.distance)) mm" }.joined(separator: ", "))
         #expect(checked.count >= 3, "discs checked: \(checked)")
-        let distances = checked.map(\.distance).sorted()
-        let half = distances.count / 2
-        let median = distances.isEmpty ? .infinity : distances.count % 2 == 1 ? distances[half] : (distances[half - 1] + distances[half]) / 2
-        #expect(median <= 3, "median \(median) mm over \(checked)")
     }
 
     /// The predicted disc of each label `include` accepts: its largest 6-connected component (stray specks of the same

@@ -22,10 +22,7 @@ struct CoronalTiltEstimate: Sendable {
     static let maximumDistance = 12.0
 
     static func measure(centre: Vector3, normal: Vector3, images: [CoronalImage]) -> CoronalTiltEstimate? {
-        let candidates = images.map { ($0, abs((centre - $0.plane.position).dot($0.plane.normal))) }
-            .filter { $0.1 <= maximumDistance }
-            .sorted { $0.1 < $1.1 }
-        guard let (image, distance) = candidates.first else { return nil }
+        guard let (image, distance) = CoronalImage.nearest(to: centre, within: maximumDistance, in: images) else { return nil }
         let plane = image.plane
         let px = plane.pixelCoordinate(of: centre)
         let colSpacing = plane.pixelSpacing.y, rowSpacing = plane.pixelSpacing.x

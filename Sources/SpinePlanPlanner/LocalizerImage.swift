@@ -20,9 +20,12 @@ public struct LocalizerImage: Sendable {
     /// Bilinear value at a patient-space point projected onto the slice; nil outside the pixel grid.
     func value(at p: Vector3) -> Double? {
         guard plane.pixelSpacing.x > 0, plane.pixelSpacing.y > 0 else { return nil }
-        let d = p - plane.position
-        let col = d.dot(plane.rowDirection) / plane.pixelSpacing.y
-        let row = d.dot(plane.columnDirection) / plane.pixelSpacing.x
+        let q = plane.pixelCoordinate(of: p)
+        return value(column: q.x, row: q.y)
+    }
+
+    /// Bilinear value at a continuous pixel position; nil outside the pixel grid.
+    func value(column col: Double, row: Double) -> Double? {
         let c0 = Int(col.rounded(.down)), r0 = Int(row.rounded(.down))
         guard c0 >= 0, r0 >= 0, c0 < plane.columns - 1, r0 < plane.rows - 1 else { return nil }
         let fc = col - Double(c0), fr = row - Double(r0)
@@ -30,6 +33,14 @@ public struct LocalizerImage: Sendable {
         let a = Double(pixels[i]), b = Double(pixels[i + 1])
         let c = Double(pixels[i + plane.columns]), e = Double(pixels[i + plane.columns + 1])
         return (a * (1 - fc) + b * fc) * (1 - fr) + (c * (1 - fc) + e * fc) * fr
+    }
+
+    /// The slice of `images` nearest to `point` along its normal, if one lies within `maximumDistance` mm.
+    static func nearest(to point: Vector3, within maximumDistance: Double,
+                        in images: [LocalizerImage]) -> (image: LocalizerImage, distance: Double)? {
+        images.map { ($0, abs((point - $0.plane.position).dot($0.plane.normal))) }
+            .filter { $0.1 <= maximumDistance }
+            .min { $0.1 < $1.1 }
     }
 
     /// Standard deviation of the pixel noise in a square window around a point: the median absolute response to a

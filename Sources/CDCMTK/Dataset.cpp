@@ -1,5 +1,9 @@
 #include "Internal.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "dcmtk/oflog/oflog.h"
 #include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcostrmb.h"
@@ -16,6 +20,11 @@ void initialize() {
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
         dcmDisableGethostbyaddr.set(OFTrue);
     });
+}
+
+void disableNagle(int fd) {
+    int one = 1;
+    if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 E_TransferSyntax transferSyntax(const char *uid) {

@@ -35,6 +35,10 @@ inline spdcm_item *wrap(DcmItem *i) { return reinterpret_cast<spdcm_item *>(i); 
 /// Loads the data dictionary once and quiets DCMTK's own logger: SpinePlan reports conditions itself.
 void initialize();
 
+/// Turns Nagle's algorithm off: DCMTK leaves it on, and each small DIMSE response then waits 40-55 ms for a
+/// delayed ACK. Called on every socket we accept or open.
+void disableNagle(int fd);
+
 /// Maps a transfer syntax UID to DCMTK's enum; EXS_Unknown when not a little endian uncompressed one.
 E_TransferSyntax transferSyntax(const char *uid);
 

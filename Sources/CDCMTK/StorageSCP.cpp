@@ -459,6 +459,7 @@ bool spdcm_scp_run(spdcm_scp *scp, spdcm_error *error) {
             socklen_t len = sizeof from;
             int fd = ::accept4(scp->listenFd, reinterpret_cast<sockaddr *>(&from), &len, SOCK_CLOEXEC);
             if (fd < 0) continue;
+            spdcm::disableNagle(fd);
             char host[INET6_ADDRSTRLEN] = "";
             if (from.ss_family == AF_INET)
                 inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&from)->sin_addr, host, sizeof host);

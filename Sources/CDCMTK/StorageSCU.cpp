@@ -1,11 +1,20 @@
 // The Storage SCU: one association per call, a presentation context per SOP class, both little endian syntaxes.
 #include "Internal.hpp"
 
+#include "dcmtk/dcmnet/dcmtrans.h"
+#include "dcmtk/dcmnet/dul.h"
+
 #include <set>
 #include <string>
 #include <vector>
 
 namespace {
+
+/// DcmTransportConnection::getSocket() is protected; a member pointer taken through a subclass reads it without a
+/// cast, so the SCU can turn Nagle off on the socket DCMTK connected.
+struct SocketAccess : DcmTransportConnection {
+    static constexpr DcmNativeSocketType (DcmTransportConnection::*get)() = &SocketAccess::getSocket;
+};
 
 /// Owns an SCU network and association, releasing or aborting on every exit path.
 struct Session {
@@ -63,6 +72,8 @@ bool open(Session &s, const spdcm_scu_config *c, const std::vector<std::string> 
         return false;
     }
     s.established = true;
+    if (DcmTransportConnection *t = DUL_getTransportConnection(s.assoc->DULassociation))
+        spdcm::disableNagle(static_cast<int>((t->*SocketAccess::get)()));
     return true;
 }
 

@@ -4,13 +4,34 @@ import SpinePlanDICOM
 import SpinePlanGeometry
 import Synchronization
 
-/// Groups received slices into localizer sessions (one per study and frame of reference) and says when each is
-/// ready: on A-RELEASE of an association that carried it, when every series has its ImagesInAcquisition, or after
-/// an idle timeout. A slice that arrives after a plan starts a fresh one.
+/// Groups received slices into localizer sessions (one per patient, study and frame of reference) and says when
+/// each is ready: on A-RELEASE of an association that carried it, when every series has its ImagesInAcquisition, or
+/// after an idle timeout. A slice that arrives after a plan starts a fresh one.
 public final class SessionAssembler: Sendable {
+    /// The patient is part of the key because study and frame-of-reference UIDs are only as unique as the console
+    /// that made them: two patients sharing both were once planned together, one patient's name on the SR and the
+    /// other's slices as evidence. A slice whose patient differs gets its own session rather than a C-STORE refusal:
+    /// the slice was acknowledged before it reaches us, the first patient's session may be minutes old, and
+    /// refusing would leave the second (real) patient with no plan at all; each session is then planned (or
+    /// fails) on its own patient's slices only.
     struct Key: Hashable {
         var study: String
         var frameOfReference: String
+        var patient: PatientKey
+    }
+
+    /// Patient ID and Patient's Name as compared for a session. PHI: never logged.
+    struct PatientKey: Hashable {
+        var id: String
+        var name: String
+
+        init(_ p: PatientStudy) {
+            id = p.patientID
+            // PS3.5 6.2.1: trailing empty name components may be left out, so `Doe^John^^^` is `Doe^John`.
+            var name = Substring(p.patientName)
+            while let last = name.last, last == "^" || last == "=" || last == " " { name = name.dropLast() }
+            self.name = String(name)
+        }
     }
 
     struct Session {
@@ -97,12 +118,18 @@ public final class SessionAssembler: Sendable {
     }
 
     private func addLocalizer(_ instance: ReceivedInstance, first: Slice, at now: ContinuousClock.Instant) -> [LocalizerSnapshot] {
-        let key = Key(study: first.studyInstanceUID, frameOfReference: first.frameOfReferenceUID)
-        return state.withLock { s -> [LocalizerSnapshot] in
+        let key = Key(study: first.studyInstanceUID, frameOfReference: first.frameOfReferenceUID,
+                      patient: PatientKey(first.patientStudy))
+        var collision: (new: String, existing: [String])?
+        let ready = state.withLock { s -> [LocalizerSnapshot] in
             if s.sessions[key] == nil {
                 s.nextID += 1
                 let id = String(format: "%08x", UInt32.random(in: 0...UInt32.max) ^ UInt32(truncatingIfNeeded: s.nextID))
                 s.sessions[key] = Session(id: id, first: now, last: now)
+                let others = s.sessions.filter {
+                    $0.key.study == key.study && $0.key.frameOfReference == key.frameOfReference && $0.key.patient != key.patient
+                }
+                if !others.isEmpty { collision = (id, others.values.map(\.id).sorted()) }
             }
             var session = s.sessions[key]!
             session.instances.append(instance)
@@ -128,6 +155,13 @@ public final class SessionAssembler: Sendable {
             s.sessions[key] = session
             return complete ? [Self.trigger(&s.sessions[key]!, .imageCount, now)] : []
         }
+        if let collision {
+            // Session ids only: which patients collided is PHI, and that they did is what the site must chase.
+            logger.warning("patient differs from an open session with the same study and frame of reference; planned as a separate session", metadata: [
+                               "session": "\(collision.new)", "other_sessions": "\(collision.existing.joined(separator: ","))",
+                               "calling_ae": "\(instance.callingAETitle)"])
+        }
+        return ready
     }
 
     /// The association ended normally: every session it fed that has unplanned slices is ready.

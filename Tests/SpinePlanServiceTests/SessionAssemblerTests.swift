@@ -91,4 +91,48 @@ import SpinePlanGeometry
                 "a series ignored at its release stays ignored")
         #expect(assembler.sessionCount == 1)
     }
+
+    /// Issue 16 point 3: two patients whose consoles reused one Study Instance UID and Frame of Reference UID.
+    @Test("two patients sharing study and frame-of-reference UIDs are never merged, and the log names no patient")
+    func patientCollision() {
+        let log = CapturedLog()
+        let assembler = SessionAssembler(idleTimeout: .seconds(60), logger: log.logger)
+        func patient(_ slice: Slice, name: String, id: String) -> Slice {
+            var s = slice
+            s.patientStudy.patientName = name
+            s.patientStudy.patientID = id
+            return s
+        }
+        // Patient A's sagittal series, then patient B's coronal and axial ones: same study, same frame of reference,
+        // one association, as in the reproduction.
+        for i in 0..<3 {
+            let s = ServiceFixtures.slice(series: "1.2.3.31", index: i)
+            _ = assembler.add(ServiceFixtures.instance(patient(s, name: "Alpha^Anna", id: "PID-AAA"), association: 5))
+        }
+        for (i, orientation) in [PlaneOrientation.coronal, .coronal, .axial, .axial].enumerated() {
+            let s = ServiceFixtures.slice(series: "1.2.3.32", index: i, orientation: orientation)
+            _ = assembler.add(ServiceFixtures.instance(patient(s, name: "Beta^Bob", id: "PID-BBB"), association: 5))
+        }
+        // The same patient written with its trailing empty name components is still the same patient.
+        let padded = patient(ServiceFixtures.slice(series: "1.2.3.31", index: 3), name: "Alpha^Anna^^", id: "PID-AAA")
+        _ = assembler.add(ServiceFixtures.instance(padded, association: 5))
+        #expect(assembler.sessionCount == 2)
+        let ready = assembler.released(associationID: 5)
+        #expect(ready.count == 2)
+        for snapshot in ready {
+            let patients = Set(snapshot.slices.map(\.patientStudy.patientID))
+            #expect(patients.count == 1, "session \(snapshot.sessionID) mixes \(patients.count) patients")
+            #expect(Set(snapshot.instances.flatMap(\.slices).map(\.patientStudy.patientID)) == patients)
+        }
+        let byPatient = Dictionary(uniqueKeysWithValues: ready.map { ($0.slices[0].patientStudy.patientID, $0) })
+        #expect(byPatient["PID-AAA"]?.slices.count == 4)
+        #expect(byPatient["PID-AAA"]?.stack(.coronal).isEmpty == true)
+        #expect(byPatient["PID-BBB"]?.stack(.sagittal).isEmpty == true)
+        #expect(byPatient["PID-BBB"]?.slices.count == 4)
+        let lines = log.all
+        #expect(lines.contains { $0.contains("patient differs") }, "the collision is logged")
+        for phi in ["Alpha", "Beta", "PID-AAA", "PID-BBB"] {
+            #expect(!lines.contains { $0.contains(phi) }, "\(phi) appears in the log")
+        }
+    }
 }

@@ -6,6 +6,9 @@ public struct DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
         case invalidArgument, parse, io, notFound, network, rejected, timeout, noPresentationContext, internalFailure
         case missingAttribute, unsupported, refusedStatus(UInt16)
+        /// A received object's content that SpinePlan refuses at C-STORE: not finite, out of the plausible range,
+        /// an orientation that is not two orthonormal directions, or a Modality other than MR.
+        case nonFinite, outOfRange, notOrthonormal, wrongModality
     }
 
     public let code: Code

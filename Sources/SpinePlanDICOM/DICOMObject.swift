@@ -90,7 +90,9 @@ public struct DICOMItem {
     public func int(_ tag: Tag) -> Int? {
         guard let s = trimmed(tag) else { return nil }
         if let i = Int(s) { return i }
-        if let d = Double(s), d.rounded() == d { return Int(d) }
+        // Int(exactly:), not Int(_:): an IS of "1e999" or "9e99" parses as a Double that Int(_:) traps on, and one
+        // such Instance Number from a peer would trap on its association thread and end the whole daemon.
+        if let d = Double(s), let i = Int(exactly: d) { return i }
         return nil
     }
 

@@ -54,4 +54,24 @@ public enum DIMSEStatus {
     public static let outOfResources: UInt16 = 0xA700
     public static let dataSetDoesNotMatchSOPClass: UInt16 = 0xA900
     public static let cannotUnderstand: UInt16 = 0xC000
+    // PS3.4 B.2.3 leaves the low bits of Cxxx ("cannot understand") to the implementation: one code per kind of
+    // refused geometry, so a console log that keeps only the status still says what was wrong.
+    /// Image Position/Orientation, Pixel Spacing, Slice Thickness or Spacing Between Slices is NaN or infinite.
+    public static let geometryNotFinite: UInt16 = 0xC001
+    /// Pixel Spacing or Slice Thickness outside what an MR image can have.
+    public static let geometryOutOfRange: UInt16 = 0xC002
+    /// Image Orientation (Patient) is not two orthonormal directions.
+    public static let orientationNotOrthonormal: UInt16 = 0xC003
+
+    /// The C-STORE status for a dataset `SliceDecoder` refused.
+    public static func refusing(_ error: DICOMError) -> UInt16 {
+        switch error.code {
+        // A CT inside an MR object is, word for word, a data set that does not match its SOP class.
+        case .unsupported, .wrongModality: dataSetDoesNotMatchSOPClass
+        case .nonFinite: geometryNotFinite
+        case .outOfRange: geometryOutOfRange
+        case .notOrthonormal: orientationNotOrthonormal
+        default: cannotUnderstand
+        }
+    }
 }

@@ -5,6 +5,12 @@ public enum SliceDecoder {
     public static func slices(from object: DICOMObject) throws(DICOMError) -> [Slice] {
         let root = object.root
         guard let sopClass = root.trimmed(.sopClassUID) else { throw missing(.sopClassUID, "SOP Class UID") }
+        // A CT (or any other modality) wrapped in an MR SOP class was once planned as if it were MR. An absent
+        // Modality is let through: the SOP class already says MR, and a missing Type 1 tag is no sign of another
+        // modality.
+        if let modality = root.trimmed(.modality), modality.uppercased() != "MR" {
+            throw DICOMError(.wrongModality, "Modality \(modality.prefix(16)) in an MR object; only MR is planned")
+        }
         switch sopClass {
         case SOPClass.mrImageStorage: return [try classic(root, sopClass: sopClass)]
         case SOPClass.enhancedMRImageStorage: return try enhanced(root, sopClass: sopClass)
@@ -74,16 +80,44 @@ public enum SliceDecoder {
         }
     }
 
+    /// Pixel spacing a localizer can have, in mm. Below 0.05 mm is beyond any MR system's resolution; above 20 mm a
+    /// 512-pixel image would span 10 m. Values outside were acknowledged and only failed at planning, so the
+    /// console never heard; refusing at C-STORE tells it at once.
+    public static let plausiblePixelSpacing = 0.05...20.0
+    /// Slice thickness likewise: thick-slab MR (MRCP) reaches about 80 mm, so 150 mm refuses nothing real.
+    public static let plausibleSliceThickness = 0.05...150.0
+
     static func plane(position: [Double]?, orientation: [Double]?, spacing: [Double]?, format: PixelFormat) throws(DICOMError) -> ImagePlane {
         guard let p = position, p.count == 3 else { throw missing(.imagePositionPatient, "Image Position (Patient)") }
         guard let o = orientation, o.count == 6 else { throw missing(.imageOrientationPatient, "Image Orientation (Patient)") }
-        guard let s = spacing, s.count == 2, s[0] > 0, s[1] > 0 else { throw missing(.pixelSpacing, "Pixel Spacing") }
+        guard let s = spacing, s.count == 2 else { throw missing(.pixelSpacing, "Pixel Spacing") }
+        // Double("nan"), Double("inf") and Double("1e999") all parse, so finiteness is checked, not assumed.
+        guard p.allSatisfy(\.isFinite) else { throw DICOMError(.nonFinite, "Image Position (Patient) is not finite") }
+        guard o.allSatisfy(\.isFinite) else { throw DICOMError(.nonFinite, "Image Orientation (Patient) is not finite") }
+        guard s.allSatisfy(\.isFinite) else { throw DICOMError(.nonFinite, "Pixel Spacing is not finite") }
+        guard s.allSatisfy(plausiblePixelSpacing.contains) else {
+            let bad = s.first { !plausiblePixelSpacing.contains($0) }!
+            throw DICOMError(.outOfRange, "Pixel Spacing \(bad) mm outside \(plausiblePixelSpacing.lowerBound)...\(plausiblePixelSpacing.upperBound) mm")
+        }
         let row = Vector3(o[0], o[1], o[2]), col = Vector3(o[3], o[4], o[5])
         guard abs(row.length - 1) < 0.01, abs(col.length - 1) < 0.01, abs(row.dot(col)) < 0.01 else {
-            throw DICOMError(.parse, "Image Orientation (Patient) is not two orthonormal directions")
+            throw DICOMError(.notOrthonormal, "Image Orientation (Patient) is not orthonormal")
         }
         return ImagePlane(position: Vector3(p[0], p[1], p[2]), rowDirection: row, columnDirection: col,
                           pixelSpacing: SIMD2(s[0], s[1]), rows: format.rows, columns: format.columns)
+    }
+
+    /// Slice Thickness (Type 2: may be empty) or Spacing Between Slices, when present, must be finite; the
+    /// thickness must also be plausible. The spacing's sign varies by vendor, so only finiteness is asked of it.
+    static func through(thickness: Double?, spacing: Double?) throws(DICOMError) -> (Double?, Double?) {
+        if let t = thickness {
+            guard t.isFinite else { throw DICOMError(.nonFinite, "Slice Thickness is not finite") }
+            guard plausibleSliceThickness.contains(t) else {
+                throw DICOMError(.outOfRange, "Slice Thickness \(t) mm outside \(plausibleSliceThickness.lowerBound)...\(plausibleSliceThickness.upperBound) mm")
+            }
+        }
+        if let s = spacing, !s.isFinite { throw DICOMError(.nonFinite, "Spacing Between Slices is not finite") }
+        return (thickness, spacing)
     }
 
     static func pixelBytes(_ root: DICOMItem, format: PixelFormat, frames: Int) throws(DICOMError) -> [UInt8] {
@@ -100,13 +134,14 @@ public enum SliceDecoder {
                                  spacing: root.doubles(.pixelSpacing), format: format)
         let bytes = try pixelBytes(root, format: format, frames: 1)
         let slope = root.doubles(.rescaleSlope)?.first ?? 1, intercept = root.doubles(.rescaleIntercept)?.first ?? 0
+        let (thickness, between) = try through(thickness: root.doubles(.sliceThickness)?.first,
+                                               spacing: root.doubles(.spacingBetweenSlices)?.first)
         let pixels = bytes.withUnsafeBytes { format.decode($0, frame: 0, slope: slope, intercept: intercept) }
         return Slice(
             sopClassUID: sopClass, sopInstanceUID: try required(root, .sopInstanceUID, "SOP Instance UID"),
             seriesInstanceUID: try required(root, .seriesInstanceUID, "Series Instance UID"),
             frameOfReferenceUID: try required(root, .frameOfReferenceUID, "Frame of Reference UID"),
-            plane: geometry, sliceThickness: root.doubles(.sliceThickness)?.first,
-            spacingBetweenSlices: root.doubles(.spacingBetweenSlices)?.first,
+            plane: geometry, sliceThickness: thickness, spacingBetweenSlices: between,
             imageType: imageType(root), seriesDescription: root.trimmed(.seriesDescription) ?? "",
             seriesNumber: root.int(.seriesNumber), instanceNumber: root.int(.instanceNumber),
             imagesInAcquisition: root.int(.imagesInAcquisition), patientStudy: try patientStudy(root), pixels: pixels)
@@ -152,12 +187,14 @@ public enum SliceDecoder {
                 spacing: functional(perFrame, shared, .pixelMeasuresSequence, .pixelSpacing), format: format)
             let slope = functional(perFrame, shared, .pixelValueTransformationSequence, .rescaleSlope)?.first ?? 1
             let intercept = functional(perFrame, shared, .pixelValueTransformationSequence, .rescaleIntercept)?.first ?? 0
+            let (thickness, between) = try through(
+                thickness: functional(perFrame, shared, .pixelMeasuresSequence, .sliceThickness)?.first,
+                spacing: functional(perFrame, shared, .pixelMeasuresSequence, .spacingBetweenSlices)?.first)
             let pixels = bytes.withUnsafeBytes { format.decode($0, frame: f, slope: slope, intercept: intercept) }
             out.append(Slice(
                 sopClassUID: sopClass, sopInstanceUID: sop, frameNumber: f + 1, seriesInstanceUID: series,
                 frameOfReferenceUID: frameOfReference, plane: geometry,
-                sliceThickness: functional(perFrame, shared, .pixelMeasuresSequence, .sliceThickness)?.first,
-                spacingBetweenSlices: functional(perFrame, shared, .pixelMeasuresSequence, .spacingBetweenSlices)?.first,
+                sliceThickness: thickness, spacingBetweenSlices: between,
                 imageType: type, seriesDescription: root.trimmed(.seriesDescription) ?? "",
                 seriesNumber: root.int(.seriesNumber), instanceNumber: root.int(.instanceNumber),
                 imagesInAcquisition: root.int(.imagesInAcquisition) ?? frames, patientStudy: study, pixels: pixels))

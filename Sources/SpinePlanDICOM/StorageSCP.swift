@@ -135,7 +135,7 @@ public final class StorageSCP: Sendable {
             slices = isResult ? [] : try SliceDecoder.slices(from: object)
         } catch {
             log.warning("C-STORE refused: \(error.message)")
-            respond(error.code == .unsupported ? DIMSEStatus.dataSetDoesNotMatchSOPClass : DIMSEStatus.cannotUnderstand, error.message)
+            respond(DIMSEStatus.refusing(error), error.message)
             return
         }
         let instance = ReceivedInstance(

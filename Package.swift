@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "SpinePlanGeometry"),
         .target(
             name: "SpinePlanDICOM",
-            dependencies: ["CDCMTK", "SpinePlanGeometry", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CDCMTK", "CZlib", "SpinePlanGeometry", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "SpinePlanScanner",

@@ -1,28 +1,69 @@
-/// A minimal PNG writer (8-bit RGB, zlib "stored" blocks): no compression library needed, and every viewer reads it.
+import CZlib
+
+/// A PNG writer for 8-bit RGB: row filters chosen here, deflate by the system zlib (already linked for gzip).
 public enum PNGEncoder {
+    /// Encodes row-major RGB triplets. Each row gets the filter (None, Sub or Up) with the smallest sum of absolute
+    /// residuals, the heuristic the PNG specification recommends: the flat grey image and the solid overlay
+    /// colours become long runs that deflate squeezes well.
     public static func rgb(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
         precondition(pixels.count == width * height * 3)
-        var raw: [UInt8] = []
-        raw.reserveCapacity(height * (width * 3 + 1))
-        for y in 0..<height {
-            raw.append(0)
-            raw.append(contentsOf: pixels[(y * width * 3)..<((y + 1) * width * 3)])
-        }
-        var zlib: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let n = min(65535, raw.count - offset)
-            let last: UInt8 = offset + n >= raw.count ? 1 : 0
-            zlib += [last, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
-            zlib += raw[offset..<(offset + n)]
-            offset += n
-        } while offset < raw.count
-        zlib += bigEndian(adler32(raw))
+        let raw = filtered(width: width, height: height, pixels: pixels)
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         png += chunk("IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 2, 0, 0, 0])
-        png += chunk("IDAT", zlib)
+        png += chunk("IDAT", deflate(raw))
         png += chunk("IEND", [])
         return png
+    }
+
+    /// The PNG filter types used (Average and Paeth rarely win on this content and cost more to evaluate).
+    enum Filter: UInt8 { case none = 0, sub = 1, up = 2 }
+
+    /// Each row prefixed by its filter byte and replaced by its residuals.
+    static func filtered(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
+        let stride = width * 3
+        var raw = [UInt8](repeating: 0, count: height * (stride + 1))
+        pixels.withUnsafeBufferPointer { p in
+            raw.withUnsafeMutableBufferPointer { out in
+                for y in 0..<height {
+                    let row = y * stride, above = row - stride
+                    // Residuals read as signed bytes: small either side of zero is cheap to code.
+                    func cost(_ r: UInt8) -> Int { r < 128 ? Int(r) : 256 - Int(r) }
+                    var none = 0, sub = 0, up = 0
+                    for x in 0..<stride {
+                        let v = p[row + x]
+                        none += cost(v)
+                        sub += cost(v &- (x >= 3 ? p[row + x - 3] : 0))
+                        up += cost(v &- (y > 0 ? p[above + x] : 0))
+                    }
+                    let filter: Filter = up <= sub && up <= none ? .up : (sub <= none ? .sub : .none)
+                    let start = y * (stride + 1)
+                    out[start] = filter.rawValue
+                    for x in 0..<stride {
+                        let v = p[row + x]
+                        switch filter {
+                        case .none: out[start + 1 + x] = v
+                        case .sub: out[start + 1 + x] = v &- (x >= 3 ? p[row + x - 3] : 0)
+                        case .up: out[start + 1 + x] = v &- (y > 0 ? p[above + x] : 0)
+                        }
+                    }
+                }
+            }
+        }
+        return raw
+    }
+
+    /// A zlib stream (RFC 1950) of `bytes` at level 6, zlib's own default balance of speed and size.
+    static func deflate(_ bytes: [UInt8]) -> [UInt8] {
+        var capacity = compressBound(uLong(bytes.count))
+        var out = [UInt8](repeating: 0, count: Int(capacity))
+        let status = bytes.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                compress2(target.baseAddress, &capacity, source.baseAddress, uLong(bytes.count), 6)
+            }
+        }
+        // compressBound guarantees the room and the input is in memory: only a broken zlib can fail here.
+        precondition(status == Z_OK, "zlib compress2 failed with status \(status)")
+        return Array(out.prefix(Int(capacity)))
     }
 
     static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
@@ -32,28 +73,7 @@ public enum PNGEncoder {
 
     static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
 
-    static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
-    }
-
-    static func adler32(_ bytes: [UInt8]) -> UInt32 {
-        var a: UInt32 = 1, b: UInt32 = 0
-        for chunkStart in stride(from: 0, to: bytes.count, by: 5552) {
-            for byte in bytes[chunkStart..<min(bytes.count, chunkStart + 5552)] {
-                a += UInt32(byte)
-                b += a
-            }
-            a %= 65521
-            b %= 65521
-        }
-        return (b << 16) | a
+        bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, uInt($0.count))) }
     }
 }

@@ -226,12 +226,14 @@ public enum ConfigurationFile {
                 bool(f["overlay"], "report.overlay", into: &c.report.overlay)
             }
             if let n = top["outbox"] {
-                let f = mapping(n, "outbox", known: ["directory", "retry_initial_s", "retry_max_s", "expiry_h", "calling_ae_title"])
+                let f = mapping(n, "outbox", known: ["directory", "retry_initial_s", "retry_max_s", "expiry_h", "calling_ae_title",
+                                                     "send_timeout_s"])
                 string(f["directory"], "outbox.directory", into: &c.outbox.directory)
                 double(f["retry_initial_s"], "outbox.retry_initial_s", 0.05...3600, into: &c.outbox.retryInitialSeconds)
                 double(f["retry_max_s"], "outbox.retry_max_s", 0.05...86400, into: &c.outbox.retryMaxSeconds)
                 double(f["expiry_h"], "outbox.expiry_h", 0.001...8760, into: &c.outbox.expiryHours)
                 aeTitle(f["calling_ae_title"], "outbox.calling_ae_title", into: &c.outbox.callingAETitle)
+                int(f["send_timeout_s"], "outbox.send_timeout_s", 1...3600, into: &c.outbox.sendTimeoutSeconds)
             }
             if let n = top["recording"] {
                 let f = mapping(n, "recording", known: ["enabled", "directory", "max_age_days", "max_total_mb"])

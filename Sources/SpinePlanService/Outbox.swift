@@ -13,10 +13,13 @@ public final class Outbox: Sendable {
         public var retryMaxSeconds: Double
         public var expirySeconds: Double
         public var callingAETitle: String
+        /// Limit on each step of a send (connect, negotiation, each C-STORE response). A console slower than this
+        /// gets the object again at the next attempt: delivery is at least once, and a resend carries the same SOP
+        /// Instance UID (the object is re-read from its outbox file, never rebuilt) so the console can drop it.
         public var timeoutSeconds: Int
 
         public init(retryInitialSeconds: Double = 2, retryMaxSeconds: Double = 300, expirySeconds: Double = 86400,
-                    callingAETitle: String = "SPINEPLAN", timeoutSeconds: Int = 10) {
+                    callingAETitle: String = "SPINEPLAN", timeoutSeconds: Int = 60) {
             self.retryInitialSeconds = retryInitialSeconds
             self.retryMaxSeconds = retryMaxSeconds
             self.expirySeconds = expirySeconds

@@ -56,6 +56,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
         public var retryInitialSeconds = 2.0
         public var retryMaxSeconds = 300.0
         public var expiryHours = 24.0
+        /// Seconds each step of a send may take (connect, negotiation, every C-STORE response) before the attempt
+        /// is abandoned and retried. A busy console can take 10 s or more per C-STORE; a limit below that makes the
+        /// outbox resend what the console already stored, so the default leaves room.
+        public var sendTimeoutSeconds = 60
         /// Our calling AE title when we send results.
         public var callingAETitle = "SPINEPLAN"
     }

@@ -78,7 +78,8 @@ public final class SpinePlanDaemon: Service, Sendable {
 
     static func outboxSettings(_ c: ServiceConfiguration) -> Outbox.Settings {
         Outbox.Settings(retryInitialSeconds: c.outbox.retryInitialSeconds, retryMaxSeconds: c.outbox.retryMaxSeconds,
-                        expirySeconds: c.outbox.expiryHours * 3600, callingAETitle: c.outbox.callingAETitle)
+                        expirySeconds: c.outbox.expiryHours * 3600, callingAETitle: c.outbox.callingAETitle,
+                        timeoutSeconds: c.outbox.sendTimeoutSeconds)
     }
 
     public var port: Int { receiver.scp.port }

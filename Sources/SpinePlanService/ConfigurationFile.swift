@@ -5,22 +5,23 @@ import Yams
 /// Reads `spineplan.yaml`: every key is checked for type and range, unknown keys are errors, and each problem
 /// names its key and line so `check-config` can list them all at once.
 public enum ConfigurationFile {
-    /// Loads and validates a file; the defaults fill whatever it leaves out.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> ServiceConfiguration {
+    /// Loads and validates a file; the defaults fill whatever it leaves out. With `checkingHost`, also what must
+    /// hold on this machine for `serve` to start (`check-config`): a readable model, writable state directories.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            checkingHost: Bool = false) throws(ConfigurationError) -> ServiceConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(path: path, issues: [.init(key: "", line: nil, message: "cannot read the file")])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError(path: path, issues: [.init(key: "", line: nil, message: "the file is not UTF-8 text")])
         }
-        return try parse(text, path: path, environment: environment)
+        return try parse(text, path: path, environment: environment, checkingHost: checkingHost)
     }
 
     /// Parses YAML text; `path` only labels the errors.
     public static func parse(_ text: String, path: String = "<config>",
-                             environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> ServiceConfiguration {
+                             environment: [String: String] = ProcessInfo.processInfo.environment,
+                             checkingHost: Bool = false) throws(ConfigurationError) -> ServiceConfiguration {
         var reader = Reader()
         var config = ServiceConfiguration(environment: environment)
         let root: Node?
@@ -35,6 +36,8 @@ public enum ConfigurationFile {
             reader.read(root, into: &config)
         }
         reader.crossCheck(config)
+        // Only a file that reads well is worth checking against the machine: a typo'd key is reported once.
+        if checkingHost && reader.issues.isEmpty { reader.checkHost(config) }
         guard reader.issues.isEmpty else {
             throw ConfigurationError(path: path, issues: reader.issues.enumerated().sorted {
                 ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
@@ -46,6 +49,8 @@ public enum ConfigurationFile {
     /// Walks the node tree, collecting issues instead of stopping at the first.
     struct Reader {
         var issues: [ConfigurationError.Issue] = []
+        /// The line of each scalar key read, so checks made after reading can still name it.
+        var lines: [String: Int] = [:]
 
         static func issue(from error: YamlError) -> ConfigurationError.Issue {
             switch error {
@@ -107,6 +112,7 @@ public enum ConfigurationFile {
         mutating func string(_ node: Node?, _ key: String, allowed: [String]? = nil, into value: inout String) {
             guard let node else { return }
             guard let scalar = node.scalar else { return fail(key, node, "expected text") }
+            lines[key] = node.mark?.line
             if let allowed, !allowed.contains(scalar.string) {
                 return fail(key, node, "'\(scalar.string)' is not one of \(allowed.joined(separator: ", "))")
             }
@@ -170,6 +176,10 @@ public enum ConfigurationFile {
                 aeTitle(f["ae_title"], "network.ae_title", into: &c.network.aeTitle)
                 int(f["port"], "network.port", 0...65535, into: &c.network.port)
                 string(f["bind"], "network.bind", into: &c.network.bind)
+                if f["bind"] != nil, !ConfigurationFile.isIPv4Address(c.network.bind) {
+                    // The listener binds IPv4 only (inet_pton AF_INET): anything else made `serve` fail at start.
+                    fail("network.bind", f["bind"], "'\(c.network.bind)' is not an IPv4 address such as 127.0.0.1 or 0.0.0.0 (host names and IPv6 cannot be bound)")
+                }
                 int(f["acse_timeout_s"], "network.acse_timeout_s", 1...120, into: &c.network.acseTimeoutSeconds)
                 int(f["dimse_timeout_s"], "network.dimse_timeout_s", 1...3600, into: &c.network.dimseTimeoutSeconds)
                 int(f["max_associations"], "network.max_associations", 1...256, into: &c.network.maxAssociations)
@@ -182,6 +192,16 @@ public enum ConfigurationFile {
                     fail("network.allowed_calling_aes[\(i)]", f["allowed_calling_aes"], "'\(ae)' is not an AE title")
                 }
                 strings(f["allowed_peers"], "network.allowed_peers", into: &c.network.allowedPeers)
+                let items = f["allowed_peers"]?.sequence.map(Array.init) ?? []
+                for (i, entry) in c.network.allowedPeers.enumerated() {
+                    // The listener compares the peer's address as text: an entry that is not an address in the form
+                    // the kernel reports would reject that console (or, as the only entry, every console).
+                    if let canonical = ConfigurationFile.canonicalPeerAddress(entry) {
+                        c.network.allowedPeers[i] = canonical
+                    } else {
+                        fail("network.allowed_peers[\(i)]", i < items.count ? items[i] : f["allowed_peers"], ConfigurationFile.peerAddressProblem(entry))
+                    }
+                }
             }
             if let n = top["peers"] {
                 if let sequence = n.sequence {
@@ -255,5 +275,38 @@ public enum ConfigurationFile {
                 issues.append(.init(key: "outbox.retry_max_s", line: nil, message: "must not be below outbox.retry_initial_s"))
             }
         }
+    }
+}
+
+extension ConfigurationFile {
+    /// A dotted-quad IPv4 address, as the listener can bind it.
+    public static func isIPv4Address(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    /// An allowlist entry as the listener names peers: IPv4 dotted quad, IPv4-mapped IPv6 as IPv4, other IPv6 in
+    /// its compressed lower-case form; nil when the text is no IP address.
+    public static func canonicalPeerAddress(_ text: String) -> String? {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            guard inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        } else if inet_pton(AF_INET6, text, &v6) == 1 {
+            let bytes = withUnsafeBytes(of: v6) { Array($0) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return bytes[12..<16].map(String.init).joined(separator: ".")
+            }
+            guard inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        } else {
+            return nil
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func peerAddressProblem(_ entry: String) -> String {
+        if entry.contains("/") { return "'\(entry)' is a range; ranges are not supported, list each console's IP address" }
+        return "'\(entry)' is not an IP address (host names are not supported: the allowlist is matched against the peer's address)"
     }
 }

@@ -28,6 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
+        if let bind, !ConfigurationFile.isIPv4Address(bind) { throw ValidationError("--bind '\(bind)' is not an IPv4 address") }
+        for peer in allowedPeers where ConfigurationFile.canonicalPeerAddress(peer) == nil {
+            throw ValidationError("--allow-peer '\(peer)' is not an IP address")
+        }
         if let aeTitle, aeTitle.isEmpty || aeTitle.utf8.count > 16 { throw ValidationError("--ae-title must be 1 to 16 characters") }
         if let acseTimeout, acseTimeout <= 0 { throw ValidationError("--acse-timeout must be positive") }
         if let maxAssociations, maxAssociations <= 0 { throw ValidationError("--max-associations must be positive") }
@@ -66,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxPDU { c.network.maxPDU = maxPDU }
         if let maxDatasetMB { c.network.maxDatasetMB = maxDatasetMB }
         if !allowedAETitles.isEmpty { c.network.allowedCallingAETitles = allowedAETitles }
-        if !allowedPeers.isEmpty { c.network.allowedPeers = allowedPeers }
+        if !allowedPeers.isEmpty { c.network.allowedPeers = allowedPeers.compactMap(ConfigurationFile.canonicalPeerAddress) }
         if let destination { c.destination = try? DICOMPeer(parsing: destination) }
         if let stateDirectory { c.stateDirectory = stateDirectory }
         if let recordDirectory {

@@ -27,7 +27,7 @@ enum ReportStage {
         guard let source = midSagittal(sagittal) else { throw DICOMError(.invalidArgument, "no sagittal slice for the overlay") }
         let stacks = plan.planes.enumerated().map { i, p in
             OverlayImageWriter.Stack(label: plan.abstained ? "?\(i + 1)" : (p.level ?? "?\(i + 1)"), centre: p.centre, normal: p.normal,
-                                     fieldOfView: p.fieldOfView, slices: p.slices, spacing: p.spacing)
+                                     fieldOfView: p.fieldOfView, slices: p.slices, spacing: p.spacing, confidence: p.confidence, rowDirection: p.rowDirection)
         }
         var notes: [String] = []
         if plan.abstained { notes.append("LEVELS NOT NAMED: " + (plan.abstentionReason ?? "uncertain anatomy")) }

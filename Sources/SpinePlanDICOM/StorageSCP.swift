@@ -23,10 +23,27 @@ public final class StorageSCP: Sendable {
         let sink: any InstanceSink
         let logger: Logger
         let onEvent: @Sendable (AssociationEvent) -> Void
+        let refusals = RefusalLogLimiter()
         init(sink: any InstanceSink, logger: Logger, onEvent: @escaping @Sendable (AssociationEvent) -> Void) {
             self.sink = sink
             self.logger = logger
             self.onEvent = onEvent
+        }
+
+        /// The one place a refusal (association or C-STORE) is logged: in full the first time in a while, then
+        /// counted per peer and summarised once a window.
+        func refused(_ log: Logger, peer: String, _ message: String) {
+            let (decision, summaries) = refusals.refusal(peer: peer, reason: message)
+            report(summaries)
+            if decision == .log { log.warning("\(message)") }
+        }
+
+        func report(_ summaries: [RefusalLogLimiter.Summary]) {
+            let seconds = refusals.window.components.seconds
+            for s in summaries {
+                logger.warning("\(s.count) further refusals from this peer in \(seconds) s", metadata: [
+                    "peer": "\(s.peer)", "latest": "\(s.latest)", "window_s": "\(seconds)"])
+            }
         }
     }
 
@@ -74,8 +91,13 @@ public final class StorageSCP: Sendable {
     /// Serves until `stop()`; blocks the calling thread and joins every association thread before returning.
     public func runBlocking() throws(DICOMError) {
         var error = spdcm_error()
+        defer { context.report(context.refusals.flush(all: true)) }
         guard spdcm_scp_run(handle.pointer, &error) else { throw DICOMError(error) }
     }
+
+    /// Writes the summary of every refusal window that has ended; call it now and then (the daemon does, each
+    /// second), or a flood that stops is only summarised at the next refusal or at shutdown.
+    public func flushRefusalSummaries() { context.report(context.refusals.flush()) }
 
     /// Serves on a dedicated thread until the task is cancelled or `stop()` is called.
     public func run() async throws {
@@ -110,7 +132,9 @@ public final class StorageSCP: Sendable {
                             _ response: UnsafeMutablePointer<spdcm_store_response>) {
         let r = request.pointee
         var log = context.logger
+        let peer = String(cString: r.peer_address)
         log[metadataKey: "association"] = "\(r.association_id)"
+        log[metadataKey: "peer"] = "\(peer)"
         log[metadataKey: "sop_instance"] = "\(String(cString: r.sop_instance_uid))"
         func respond(_ status: UInt16, _ reason: String) {
             response.pointee.status = status
@@ -122,7 +146,7 @@ public final class StorageSCP: Sendable {
         }
         guard let datasetHandle = r.dataset else {
             let why = String(cString: r.parse_error)
-            log.warning("C-STORE refused: \(why)")
+            context.refused(log, peer: peer, "C-STORE refused: \(why)")
             respond(r.too_large ? DIMSEStatus.outOfResources : DIMSEStatus.cannotUnderstand, why)
             return
         }
@@ -134,7 +158,7 @@ public final class StorageSCP: Sendable {
             let isResult = sopClass == SOPClass.comprehensive3DSR || sopClass == SOPClass.secondaryCaptureImageStorage
             slices = isResult ? [] : try SliceDecoder.slices(from: object)
         } catch {
-            log.warning("C-STORE refused: \(error.message)")
+            context.refused(log, peer: peer, "C-STORE refused: \(error.message)")
             respond(DIMSEStatus.refusing(error), error.message)
             return
         }
@@ -147,7 +171,7 @@ public final class StorageSCP: Sendable {
         case .stored:
             respond(DIMSEStatus.success, "")
         case let .refused(status, reason):
-            log.warning("C-STORE refused by the pipeline: \(reason)")
+            context.refused(log, peer: peer, "C-STORE refused by the pipeline: \(reason)")
             respond(status, reason)
         }
     }
@@ -172,7 +196,8 @@ public final class StorageSCP: Sendable {
         log[metadataKey: "peer"] = "\(value.peerAddress)"
         switch kind {
         case .accepted, .released, .echo: log.info("association \(kind)")
-        case .rejected, .aborted, .idleDropped, .failed: log.warning("association \(kind): \(value.detail)")
+        case .rejected, .aborted, .idleDropped, .failed:
+            context.refused(log, peer: value.peerAddress, "association \(kind): \(value.detail)")
         }
         context.onEvent(value)
     }

@@ -50,7 +50,7 @@ public final class InstanceInbox: InstanceSink {
         case .queued:
             return .stored
         case .full:
-            logger.warning("inbox full; refusing instance so the console retries", metadata: ["capacity": "\(capacity)"])
+            // Logged once, by the DICOM edge that answers the C-STORE (rate-limited per peer).
             return .refused(status: DIMSEStatus.outOfResources, reason: "SpinePlan busy: retry later")
         case .closed:
             return .refused(status: DIMSEStatus.outOfResources, reason: "SpinePlan is shutting down")

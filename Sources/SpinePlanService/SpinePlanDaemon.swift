@@ -132,7 +132,7 @@ public final class SpinePlanDaemon: Service, Sendable {
                 logger.info("instance received", metadata: ReceptionLog.metadata(instance))
                 snapshots = assembler.add(instance)
             case let .event(event):
-                logAssociation(event)
+                // The DICOM edge has logged the event (refusals rate-limited per peer); here it only triggers.
                 snapshots = event.kind == .released ? assembler.released(associationID: event.associationID) : []
             }
             handToPlanning(snapshots)
@@ -166,19 +166,10 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
     }
 
-    private func logAssociation(_ event: AssociationEvent) {
-        let metadata: Logger.Metadata = ["association": "\(event.associationID)", "calling_ae": "\(event.callingAETitle)",
-                                         "peer": "\(event.peerAddress)", "detail": "\(event.detail)"]
-        switch event.kind {
-        case .rejected, .aborted, .failed: logger.warning("association \(event.kind)", metadata: metadata)
-        case .accepted, .released, .idleDropped: logger.debug("association \(event.kind)", metadata: metadata)
-        case .echo: logger.info("C-ECHO answered", metadata: metadata)
-        }
-    }
-
     private func idleTicker() async {
         while !Task.isCancelled {
             status.beat()
+            receiver.scp.flushRefusalSummaries()
             handToPlanning(assembler.expireIdle())
             let wait = assembler.nextIdleDeadline.map { max(.milliseconds(20), min(.seconds(1), $0 - .now)) } ?? .seconds(1)
             try? await Task.sleep(for: wait)

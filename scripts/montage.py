@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Tiles the middle sagittal localizer slice of each session into one PNG, to judge realism by eye.
+"""Tiles the middle sagittal localizer slice of each session into one PNG, to judge realism by eye; or, with
+--overlays, tiles overlay PNGs (the console overlay) at the size they were rendered, each under its caption.
 
 usage: montage.py OUT.png ROW_LABEL=SESSION_ROOT [ROW_LABEL=SESSION_ROOT ...]
+       montage.py --overlays OUT.png [--columns N] CAPTION=OVERLAY.png [CAPTION=OVERLAY.png ...]
 """
 import os
 import sys
@@ -43,7 +45,33 @@ def tile(img):
     return canvas
 
 
+OVERLAY_TILE = 512
+
+
+def overlay_sheet(out, columns, items):
+    """Overlays no larger than a tile stay at their own size, so a 256 px overlay shows as a 256 px console
+    would; larger ones are shrunk to the tile, as a small viewport would."""
+    rows = (len(items) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * OVERLAY_TILE, rows * (OVERLAY_TILE + 20)), (40, 40, 40))
+    draw = ImageDraw.Draw(sheet)
+    for i, (caption, path) in enumerate(items):
+        img = Image.open(path).convert("RGB")
+        img.thumbnail((OVERLAY_TILE, OVERLAY_TILE), Image.LANCZOS)
+        x, y = (i % columns) * OVERLAY_TILE, (i // columns) * (OVERLAY_TILE + 20)
+        draw.text((x + 4, y + 4), caption, fill=(255, 255, 255))
+        sheet.paste(img, (x + (OVERLAY_TILE - img.width) // 2, y + 20 + (OVERLAY_TILE - img.height) // 2))
+    sheet.save(out, optimize=True)
+
+
 def main():
+    if sys.argv[1] == "--overlays":
+        args, columns = sys.argv[2:], 4
+        if "--columns" in args:
+            k = args.index("--columns")
+            columns = int(args[k + 1])
+            del args[k:k + 2]
+        overlay_sheet(args[0], columns, [a.split("=", 1) for a in args[1:]])
+        return
     out, rows = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
     grids = []
     for label, root in rows:

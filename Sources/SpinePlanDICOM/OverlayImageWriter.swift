@@ -189,7 +189,7 @@ public enum OverlayImageWriter {
                 let x = right ? width - margin - w : margin
                 let c = colour(drawn[i].stack.kind)
                 let edge = SIMD2(Double(right ? x : x + w), Double(top + lineHeight / 2))
-                canvas.line(edge.x, edge.y, anchors[i].x, anchors[i].y, c, thickness: max(1, fontScale / 2))
+                canvas.line(edge.x, edge.y, anchors[i].x, anchors[i].y, c, thickness: max(1, (fontScale + 1) / 2))
                 let dot = max(2, fontScale)
                 canvas.fill(OverlayRect(x: Int(anchors[i].x) - dot / 2, y: Int(anchors[i].y) - dot / 2, width: dot + 1, height: dot + 1), c)
             }

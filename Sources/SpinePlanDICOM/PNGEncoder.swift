@@ -2,9 +2,9 @@ import CZlib
 
 /// A PNG writer for 8-bit RGB: row filters chosen here, deflate by the system zlib (already linked for gzip).
 public enum PNGEncoder {
-    /// Encodes row-major RGB triplets. Each row gets the filter (None, Sub or Up) with the smallest sum of absolute
-    /// residuals, the heuristic the PNG specification recommends: the flat grey image and the solid overlay
-    /// colours become long runs that deflate squeezes well.
+    /// Encodes row-major RGB triplets. Each row gets the filter with the smallest sum of absolute residuals, the
+    /// heuristic the PNG specification recommends: flat overlay colours become runs, and Paeth or Average take
+    /// the edge off the localizer's noise.
     public static func rgb(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
         precondition(pixels.count == width * height * 3)
         let raw = filtered(width: width, height: height, pixels: pixels)
@@ -15,8 +15,22 @@ public enum PNGEncoder {
         return png
     }
 
-    /// The PNG filter types used (Average and Paeth rarely win on this content and cost more to evaluate).
-    enum Filter: UInt8 { case none = 0, sub = 1, up = 2 }
+    /// The five PNG filter types (PNG specification, section 9).
+    enum Filter: UInt8, CaseIterable { case none = 0, sub = 1, up = 2, average = 3, paeth = 4 }
+
+    /// The residual of `v` under `filter`, given its left, upper and upper-left neighbours.
+    @inline(__always)
+    static func residual(_ filter: Filter, _ v: UInt8, left a: UInt8, up b: UInt8, upLeft c: UInt8) -> UInt8 {
+        switch filter {
+        case .none: return v
+        case .sub: return v &- a
+        case .up: return v &- b
+        case .average: return v &- UInt8((Int(a) + Int(b)) / 2)
+        case .paeth:
+            let p = Int(a) + Int(b) - Int(c), pa = abs(p - Int(a)), pb = abs(p - Int(b)), pc = abs(p - Int(c))
+            return v &- (pa <= pb && pa <= pc ? a : (pb <= pc ? b : c))
+        }
+    }
 
     /// Each row prefixed by its filter byte and replaced by its residuals.
     static func filtered(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
@@ -26,25 +40,25 @@ public enum PNGEncoder {
             raw.withUnsafeMutableBufferPointer { out in
                 for y in 0..<height {
                     let row = y * stride, above = row - stride
-                    // Residuals read as signed bytes: small either side of zero is cheap to code.
-                    func cost(_ r: UInt8) -> Int { r < 128 ? Int(r) : 256 - Int(r) }
-                    var none = 0, sub = 0, up = 0
-                    for x in 0..<stride {
-                        let v = p[row + x]
-                        none += cost(v)
-                        sub += cost(v &- (x >= 3 ? p[row + x - 3] : 0))
-                        up += cost(v &- (y > 0 ? p[above + x] : 0))
+                    func neighbours(_ x: Int) -> (UInt8, UInt8, UInt8) {
+                        (x >= 3 ? p[row + x - 3] : 0, y > 0 ? p[above + x] : 0, x >= 3 && y > 0 ? p[above + x - 3] : 0)
                     }
-                    let filter: Filter = up <= sub && up <= none ? .up : (sub <= none ? .sub : .none)
-                    let start = y * (stride + 1)
-                    out[start] = filter.rawValue
-                    for x in 0..<stride {
-                        let v = p[row + x]
-                        switch filter {
-                        case .none: out[start + 1 + x] = v
-                        case .sub: out[start + 1 + x] = v &- (x >= 3 ? p[row + x - 3] : 0)
-                        case .up: out[start + 1 + x] = v &- (y > 0 ? p[above + x] : 0)
+                    var best = Filter.none, bestCost = Int.max
+                    for filter in Filter.allCases {
+                        // Residuals read as signed bytes: small either side of zero is cheap to code.
+                        var cost = 0
+                        for x in 0..<stride where cost < bestCost {
+                            let (a, b, c) = neighbours(x)
+                            let r = residual(filter, p[row + x], left: a, up: b, upLeft: c)
+                            cost += r < 128 ? Int(r) : 256 - Int(r)
                         }
+                        if cost < bestCost { best = filter; bestCost = cost }
+                    }
+                    let start = y * (stride + 1)
+                    out[start] = best.rawValue
+                    for x in 0..<stride {
+                        let (a, b, c) = neighbours(x)
+                        out[start + 1 + x] = residual(best, p[row + x], left: a, up: b, upLeft: c)
                     }
                 }
             }

@@ -18,7 +18,7 @@ import SpinePlanPlanner
         let mid = ordered[ordered.count / 2]
         let stacks = plan.planes.map { p in
             OverlayImageWriter.Stack(label: p.level ?? "?", centre: p.centre, normal: p.normal, fieldOfView: p.fieldOfView,
-                                     slices: p.slices, spacing: p.spacing)
+                                     slices: p.slices, spacing: p.spacing, confidence: p.confidence, rowDirection: p.rowDirection)
         }
         let rendering = OverlayImageWriter.render(midSagittal: mid, stacks: stacks, notes: plan.warnings)
         try Data(rendering.png).write(to: URL(fileURLWithPath: try #require(Self.environment["SPINEPLAN_OVERLAY_OUT"])))

@@ -20,13 +20,15 @@ Real vb2- sessions have reference discs for T11/T12…L4/L5 only (no sacrum is l
 the reference lacks (L5/S1) that lies more than 12 mm from every reference disc cannot be checked and is skipped;
 their level figure is "every checkable named plane right" and "every reference disc L1/L2…L4/L5 planned".
 
-**Recall** (issue 14): every truth disc from L1/L2 to L5/S1 inside the localizer's field of view must get a plane,
+**Recall** (issue 14): every truth disc from L1/L2 to L5/S1 (to the lumbosacral disc in transitional anatomy: L4/S1,
+L5/L6 and L6/S1 count too) inside the localizer's field of view must get a plane,
 named or not, abstained or not, whose centre is within 10 mm of the disc centre (the nearest plane). In the field
 of view: the centre projects inside the image rectangle of the nearest sagittal slice, and lies no farther than
 10 mm (the recall radius, so a plane within 10 mm could be placed) outside the slab the sagittal stack covers
 (outer slices ± half their thickness). Reported per set ("recall"): discs in view, found %, per-level found, and
 for the found discs the centre and through-plane error and the angle (median, p95); per session ("sessions"):
 levels all right, abstained, named wrongly (not abstained and a named plane wrong), named but incomplete.
+vb2- references stop at L4/L5, so their recall covers L1/L2…L4/L5.
 
 Sets: eval-synth, eval-real, calibrate (Training/data/<set>, from `data.py`); eval-spider-thick and
 eval-spider-single (Training/cache/<set>, from `spider_sessions.py`: the held-out SPIDER patients as thick-slab
@@ -50,7 +52,7 @@ if not os.environ.get("SPINEPLAN_BINARY") and not os.path.exists(BINARY):
     BINARY = os.path.join(ROOT, ".build-train-release", "release", "spineplan")
 MATCH_MM = 12.0
 RECALL_MM = 10.0
-RECALL_LEVELS = ("L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1")
+RECALL_LEVELS = ("L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1", "L4/S1", "L5/L6", "L6/S1")  # down to the lumbosacral disc
 SETS = ["eval-synth", "eval-real", "calibrate", "eval-spider-thick", "eval-spider-single"]
 
 

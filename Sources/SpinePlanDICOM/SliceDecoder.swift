@@ -120,6 +120,15 @@ public enum SliceDecoder {
         return (thickness, spacing)
     }
 
+    /// Rescale Slope and Intercept (identity when absent). A NaN or infinite one would turn every pixel into NaN,
+    /// which the model's normalisation spreads over the whole volume; refused like non-finite geometry.
+    static func rescale(_ slope: Double?, _ intercept: Double?) throws(DICOMError) -> (Double, Double) {
+        let s = slope ?? 1, i = intercept ?? 0
+        guard s.isFinite else { throw DICOMError(.nonFinite, "Rescale Slope is not finite") }
+        guard i.isFinite else { throw DICOMError(.nonFinite, "Rescale Intercept is not finite") }
+        return (s, i)
+    }
+
     static func pixelBytes(_ root: DICOMItem, format: PixelFormat, frames: Int) throws(DICOMError) -> [UInt8] {
         guard let bytes = root.bytes(.pixelData) else { throw missing(.pixelData, "Pixel Data") }
         guard bytes.count >= format.bytesPerFrame * frames else {
@@ -133,7 +142,7 @@ public enum SliceDecoder {
         let geometry = try plane(position: root.doubles(.imagePositionPatient), orientation: root.doubles(.imageOrientationPatient),
                                  spacing: root.doubles(.pixelSpacing), format: format)
         let bytes = try pixelBytes(root, format: format, frames: 1)
-        let slope = root.doubles(.rescaleSlope)?.first ?? 1, intercept = root.doubles(.rescaleIntercept)?.first ?? 0
+        let (slope, intercept) = try rescale(root.doubles(.rescaleSlope)?.first, root.doubles(.rescaleIntercept)?.first)
         let (thickness, between) = try through(thickness: root.doubles(.sliceThickness)?.first,
                                                spacing: root.doubles(.spacingBetweenSlices)?.first)
         let pixels = bytes.withUnsafeBytes { format.decode($0, frame: 0, slope: slope, intercept: intercept) }
@@ -185,8 +194,9 @@ public enum SliceDecoder {
                 position: functional(perFrame, shared, .planePositionSequence, .imagePositionPatient),
                 orientation: functional(perFrame, shared, .planeOrientationSequence, .imageOrientationPatient),
                 spacing: functional(perFrame, shared, .pixelMeasuresSequence, .pixelSpacing), format: format)
-            let slope = functional(perFrame, shared, .pixelValueTransformationSequence, .rescaleSlope)?.first ?? 1
-            let intercept = functional(perFrame, shared, .pixelValueTransformationSequence, .rescaleIntercept)?.first ?? 0
+            let (slope, intercept) = try rescale(
+                functional(perFrame, shared, .pixelValueTransformationSequence, .rescaleSlope)?.first,
+                functional(perFrame, shared, .pixelValueTransformationSequence, .rescaleIntercept)?.first)
             let (thickness, between) = try through(
                 thickness: functional(perFrame, shared, .pixelMeasuresSequence, .sliceThickness)?.first,
                 spacing: functional(perFrame, shared, .pixelMeasuresSequence, .spacingBetweenSlices)?.first)

@@ -60,7 +60,7 @@ public enum LocalizerFolder {
         var sessions = Array(latest.values)
         guard !sessions.isEmpty else { throw Problem(message: "\(path) holds no localizer series") }
         guard sessions.count == 1 else {
-            throw Problem(message: "\(path) holds \(sessions.count) localizer sessions (different studies or frames of reference); give one at a time")
+            throw Problem(message: "\(path) holds \(sessions.count) localizer sessions (different patients, studies or frames of reference); give one at a time")
         }
         sessions[0].trigger = .offline
         return sessions[0]

@@ -37,6 +37,8 @@ import Testing
                 comment: "Slice Thickness is not finite"),
         Spoiler(name: "infinite spacing between slices", tag: .spacingBetweenSlices, value: "inf",
                 status: DIMSEStatus.geometryNotFinite, comment: "Spacing Between Slices is not finite"),
+        Spoiler(name: "NaN rescale slope", tag: .rescaleSlope, value: "nan", status: DIMSEStatus.geometryNotFinite,
+                comment: "Rescale Slope is not finite"),
         Spoiler(name: "skewed orientation", tag: .imageOrientationPatient, value: "0\\1\\0\\0\\0.5\\-0.866",
                 status: DIMSEStatus.orientationNotOrthonormal, comment: "not orthonormal"),
         Spoiler(name: "CT modality in an MR object", tag: .modality, value: "CT", status: DIMSEStatus.dataSetDoesNotMatchSOPClass,

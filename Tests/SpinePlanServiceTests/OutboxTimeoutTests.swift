@@ -76,4 +76,31 @@ import SpinePlanTestSupport
         #expect(received == Array(repeating: uid, count: copies),
                 "the console saw \(received.count) copies; every copy must carry the SOP Instance UID the outbox stored")
     }
+
+    /// The reproduction's console, 12 s per C-STORE, against the default timeout. About 25 s, so opt-in:
+    /// `SPINEPLAN_LONG_TESTS=1 swift test --skip-build --filter OutboxTimeoutTests/twelveSecondConsole`.
+    @Test("a console taking 12 s per C-STORE gets the SR and the overlay once each with the default timeout",
+          .enabled(if: ProcessInfo.processInfo.environment["SPINEPLAN_LONG_TESTS"] != nil && PythonPeer.isAvailable,
+                   "long (25 s): set SPINEPLAN_LONG_TESTS=1; needs the peer venv"))
+    func twelveSecondConsole() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let scp = try LiveProcess(PythonPeer.python, [PythonPeer.script("console.py"), "scp", "--delay", "12"], stdin: true)
+        let line = try #require(scp.waitForLine(containing: "READY"))
+        let port = try #require(Int(line.split(separator: " ").last ?? ""))
+        let peer = DICOMPeer(aeTitle: "PEERSCP", host: "127.0.0.1", port: port)
+        var settings = Outbox.Settings(retryInitialSeconds: 0.05, retryMaxSeconds: 0.1)
+        settings.timeoutSeconds = ServiceConfiguration().outbox.sendTimeoutSeconds
+        let outbox = try Outbox(directory: tmp.appending("outbox"), settings: settings, logger: logger)
+        for (i, kind) in ["sr", "overlay"].enumerated() {
+            try outbox.enqueue(DICOMFileWriter.makeMRImage(ServiceFixtures.slice(index: i)), kind: kind, sessionID: "s1", to: peer)
+        }
+        for _ in 0..<5 where outbox.depth > 0 { await outbox.deliverDue(now: Date().addingTimeInterval(1)) }
+        scp.closeStdin()
+        _ = scp.waitForExit(timeout: 30)
+        let summary = try #require(scp.text.split(separator: "\n").last.flatMap { Data($0.utf8) })
+        let accepted = try #require((try JSONSerialization.jsonObject(with: summary) as? [String: Any])?["accepted"] as? [String])
+        #expect(outbox.deliveredCount == 2)
+        #expect(accepted == (0..<2).map { ServiceFixtures.slice(index: $0).sopInstanceUID }, "duplicates: \(accepted)")
+    }
 }

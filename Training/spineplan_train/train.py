@@ -18,6 +18,7 @@ from .classes import CLASSES, DISCS, INDEX, MERGED_INTO_BACKGROUND
 from .data import CACHE, IGNORE, TRAINING
 from .losses import ce_and_soft_dice, frequency_weights, priors as class_priors
 from .model import build, initialise
+from . import slabs
 from . import spider
 
 OUT = os.path.join(TRAINING, "out")
@@ -123,6 +124,11 @@ def main(argv=None):
     ap.add_argument("--smoke", action="store_true", help="a trial run: writes nothing but out/smoke.pt")
     ap.add_argument("--spider-share", type=float, default=0.0,
                     help="share of batches drawn from SPIDER 2D (real T2, group labels; see spider.py)")
+    ap.add_argument("--slab-share", type=float, default=0.0,
+                    help="share of batches drawn from SPIDER slabs as real localizers (levels counted; slabs.py)")
+    ap.add_argument("--init-shipped", action="store_true",
+                    help="start from the shipped weights in Sources/SpinePlanModel/Weights")
+    ap.add_argument("--resume", help="a checkpoint written by this script (model, optimiser, step, clock): go on")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -153,6 +159,12 @@ def main(argv=None):
     initialise(model, priors)
     if args.init:
         model.load_state_dict(torch.load(args.init))
+    if args.init_shipped:
+        model.load_state_dict(export.load_weights()[0].state_dict())
+    slab_items = slabs.load(held_out=False) if args.slab_share > 0 else []
+    if args.slab_share > 0 and not slab_items:
+        raise SystemExit("no slab cache: run python -m spineplan_train.slabs --cache")
+    print(f"slabs: {len(slab_items)} training patients", flush=True)
     # Foreground classes are rare (a disc is ~0.1 % of the grid): weight them up to 10× in the cross-entropy.
     class_weights = frequency_weights(priors)
     print("class weights", np.round(class_weights.numpy(), 1).tolist(), flush=True)
@@ -160,6 +172,15 @@ def main(argv=None):
     budget = args.minutes * 60
     t0 = time.time()
     step, log = 0, []
+    if args.resume:
+        # The wall clock already spent counts against the budget, so a stopped run resumes on the same schedule.
+        state = torch.load(args.resume, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimiser"])
+        step, log = state["step"], state["log"]
+        t0 = time.time() - state["elapsed"]
+        rng = np.random.default_rng(args.seed + step)
+        print(f"resumed at step {step}, {state['elapsed']:.0f} s of {budget:.0f} s", flush=True)
     last_ckpt = t0
     last_reload = t0
     complete = os.path.exists(os.path.join(CACHE, "train-info.json"))
@@ -182,9 +203,14 @@ def main(argv=None):
             g["lr"] = lr
         xs, ys = [], []
         grouped = bool(spider_items) and rng.random() < args.spider_share
+        slabbed = not grouped and bool(slab_items) and rng.random() < args.slab_share
         for _ in range(args.batch):
-            pool = spider_items if grouped else real if (real and rng.random() < args.real_share) else phantoms
-            it = pool[int(rng.integers(len(pool)))]
+            if slabbed:
+                sample = slabs.localizer(slab_items[int(rng.integers(len(slab_items)))], rng)
+                it = {"raw": sample[0], "labels": sample[1]}
+            else:
+                pool = spider_items if grouped else real if (real and rng.random() < args.real_share) else phantoms
+                it = pool[int(rng.integers(len(pool)))]
             x, y = augment(torch.from_numpy(it["raw"].copy()), torch.from_numpy(it["labels"].astype(np.int64)), rng,
                            named=not grouped)
             if args.crop_w < x.shape[2]:
@@ -210,12 +236,16 @@ def main(argv=None):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
-        log.append((step, round(elapsed, 1), ce, dl, int(grouped)))
+        log.append((step, round(elapsed, 1), ce, dl, 1 if grouped else 2 if slabbed else 0))
         if step % 10 == 0:
             print(f"step {step} t={elapsed:.0f}s lr={lr:.2e} ce={np.mean([l[2] for l in log[-10:]]):.4f} "
                   f"dice_loss={np.mean([l[3] for l in log[-10:]]):.4f}", flush=True)
         if time.time() - last_ckpt > 300 and not args.smoke:
-            torch.save(model.state_dict(), os.path.join(OUT, "checkpoint.pt"))
+            # Everything a resumed run needs; kept in Training/out (not in git).
+            tmp = os.path.join(OUT, "checkpoint.pt.tmp")
+            torch.save({"model": model.state_dict(), "optimiser": opt.state_dict(), "step": step,
+                        "elapsed": time.time() - t0, "log": log}, tmp)
+            os.replace(tmp, os.path.join(OUT, "checkpoint.pt"))
             last_ckpt = time.time()
     seconds = time.time() - t0
     if args.smoke:
@@ -233,11 +263,14 @@ def main(argv=None):
                  "acquisitions of the 50 MyoSegmenTUM vb3- volumes (3 geometries each, seeds 200000+); "
                  "held out: phantom seeds 900000+, all vb2- cases"
                  + (f"; {len(spider_items)} SPIDER 2D patients (real T2, group labels only; every fifth patient "
-                    "held out)" if spider_items else "")),
+                    "held out)" if spider_items else "")
+                 + (f"; {len(slab_items)} SPIDER slab patients as real localizers (levels counted from L5/S1; "
+                    "the SPIDER 2D held-out patients held out)" if slab_items else "")),
         "data_sha256": info["sha256"],
         "data_generation_seconds": info["seconds"],
         "command": "Training/train.sh (python -m spineplan_train.train --minutes %g --batch %d --crop-w %d "
-                   "--spider-share %g)" % (args.minutes, args.batch, args.crop_w, args.spider_share),
+                   "--spider-share %g --slab-share %g%s)" % (args.minutes, args.batch, args.crop_w, args.spider_share,
+                                                            args.slab_share, " --init-shipped" if args.init_shipped else ""),
         "seconds": round(seconds),
         "steps": step, "batch": args.batch, "samples_seen": step * args.batch,
         "loss": "class-weighted cross-entropy (sqrt inverse frequency, 1..10) + soft Dice; unlabelled voxels of "

@@ -1,11 +1,25 @@
 import SpinePlanGeometry
 
-/// Turns softmax probabilities into a labelled `Segmentation`: argmax class and its probability per voxel.
+/// Turns softmax probabilities into a labelled `Segmentation`: argmax class per voxel, and the probability of its
+/// kind of structure (any disc, any vertebra, the sacrum, the canal or background).
+///
+/// The kind's probability, not the level class's, is the confidence: on real T2 the network is sure a voxel is disc
+/// but spreads it over neighbouring level names, and the planner names levels by counting, not by those classes.
 public struct Postprocessor: Sendable {
     public var classNames: [String]
 
+    /// Kind of each class: 0 background, 1 vertebra, 2 sacrum, 3 disc, 4 anything else (the canal).
+    let kinds: [Int]
+
     public init(classNames: [String]) {
         self.classNames = classNames
+        kinds = classNames.map { name in
+            if name == "background" { return 0 }
+            if name == "S1" { return 2 }
+            if name.contains("/") { return 3 }
+            if name.first == "T" || name.first == "L" { return 1 }
+            return 4
+        }
     }
 
     /// `probabilities` is channels-last, `[D, H, W, classes]` in C order, on `grid`.
@@ -23,7 +37,10 @@ public struct Postprocessor: Sendable {
                     top = scores[c]
                     label = c
                 }
-                best[v] = top
+                let kind = kinds[label]
+                var sum: Float = 0
+                for c in 0..<classes where kinds[c] == kind { sum += scores[c] }
+                best[v] = min(1, sum)
                 labels[v] = UInt8(label)
             }
         }

@@ -58,6 +58,9 @@ public struct Planner: Sendable {
                             warnings: [], model: modelName)
         }
         let grid = segmentation.labels.grid
+        // Names come from counting the detected structures up from the sacrum, not from each voxel's class.
+        let counted = LevelCounting.count(segmentation)
+        let segmentation = counted.segmentation
         let (found, notes) = StructureExtraction().structures(in: segmentation)
         warnings += notes
         let (structures, inferred) = DiscSpaceInference.infer(found, segmentation: segmentation)
@@ -72,6 +75,7 @@ public struct Planner: Sendable {
 
         var levels = LevelAssignment(structures)
         warnings += levels.warnings
+        if let reason = counted.abstentionReason, levels.abstentionReason == nil { levels.abstain(because: reason) }
 
         // Which discs to plan: by assigned level, or by the model's own names when abstaining.
         var wanted = scanProtocol.discs

@@ -49,6 +49,20 @@ import SpinePlanTestSupport
         #expect(segmentation.classNames == ["background", "L4", "L4/L5"])
     }
 
+    @Test("confidence is the probability of the argmax's kind: a disc spread over two level names is still sure")
+    func postprocessKinds() throws {
+        let grid = try #require(VoxelGrid(size: SIMD3(2, 1, 1), origin: .zero, axes: .identity))
+        let names = ["background", "L4", "L5", "L4/L5", "L5/S1", "S1"]
+        // Voxel 0: disc 0.45 + 0.4 over two names; voxel 1: L5 0.35, S1 0.3 (different kinds), background 0.35 - 1e-3.
+        let probabilities: [Float] = [0.05, 0.05, 0.05, 0.45, 0.4, 0.0,
+                                      0.349, 0.0, 0.351, 0.0, 0.0, 0.3]
+        let segmentation = Postprocessor(classNames: names).segmentation(probabilities: probabilities, grid: grid)
+        #expect(segmentation.labels.voxels == [3, 2])
+        let confidence = try #require(segmentation.confidence)
+        #expect(abs(confidence[0] - 0.85) < 1e-6)
+        #expect(abs(confidence[1] - 0.351) < 1e-6)
+    }
+
     @Test("normalisation by selection gives exactly ModelGrid.normalise's result, ties and zeros included",
           arguments: [1, 2, 7, 1000, 65_537])
     func normaliseBySelection(count: Int) {

@@ -65,28 +65,42 @@ public final class Outbox: Sendable {
     /// Writes the object durably and schedules it for immediate delivery. Returns once it is safe on disk.
     @discardableResult
     public func enqueue(_ object: DICOMObject, kind: String, sessionID: String, to peer: DICOMPeer) throws(OutboxError) -> OutboxItem {
-        let id = "\(Int(Date().timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))-\(kind)"
+        try enqueue([(object, kind)], sessionID: sessionID, to: peer)[0]
+    }
+
+    /// Writes a session's results durably, all of them before any is offered to the sender, so that a send (and a
+    /// crash after it) never sees the SR without the overlay that follows it. Returns once all are safe on disk.
+    @discardableResult
+    public func enqueue(_ results: [(object: DICOMObject, kind: String)], sessionID: String,
+                        to peer: DICOMPeer) throws(OutboxError) -> [OutboxItem] {
         let now = Date()
         let expiry = state.withLock { $0.settings.expirySeconds }
-        let item = OutboxItem(id: id, sessionID: sessionID, kind: kind, destination: peer, created: now,
-                              expires: now.addingTimeInterval(expiry), attempts: 0, nextAttempt: now, lastError: nil)
-        let dicomPath = path(item.id, "dcm")
-        do {
-            try object.write(toFile: dicomPath + ".tmp")
-        } catch {
-            unlink(dicomPath + ".tmp")
-            throw OutboxError(.write, "cannot write \(dicomPath).tmp: \(error.message)")
+        var items: [OutboxItem] = []
+        for (n, (object, kind)) in results.enumerated() {
+            // Distinct creation times keep the SR ahead of its overlay in the sending order.
+            let created = now.addingTimeInterval(Double(n) * 1e-3)
+            let id = "\(Int(now.timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))-\(kind)"
+            let item = OutboxItem(id: id, sessionID: sessionID, kind: kind, destination: peer, created: created,
+                                  expires: created.addingTimeInterval(expiry), attempts: 0, nextAttempt: now, lastError: nil)
+            let dicomPath = path(item.id, "dcm")
+            do {
+                try object.write(toFile: dicomPath + ".tmp")
+            } catch {
+                unlink(dicomPath + ".tmp")
+                throw OutboxError(.write, "cannot write \(dicomPath).tmp: \(error.message)")
+            }
+            do {
+                try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
+            } catch {
+                throw OutboxError(.write, error.message)
+            }
+            // The record is written last: it is the commit point that recovery trusts.
+            try persist(item)
+            items.append(item)
         }
-        do {
-            try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
-        } catch {
-            throw OutboxError(.write, error.message)
-        }
-        // The record is written last: it is the commit point that recovery trusts.
-        try persist(item)
-        state.withLock { $0.items[item.id] = item }
+        state.withLock { state in for item in items { state.items[item.id] = item } }
         wakeup.signal()
-        return item
+        return items
     }
 
     /// Delivers until cancelled.

@@ -211,10 +211,9 @@ public final class SpinePlanDaemon: Service, Sendable {
             return
         }
         do {
-            try outbox.enqueue(report, kind: "sr", sessionID: snapshot.sessionID, to: peer)
-            if c.report.overlay, let overlay = outcome.overlay {
-                try outbox.enqueue(overlay, kind: "overlay", sessionID: snapshot.sessionID, to: peer)
-            }
+            var results: [(object: DICOMObject, kind: String)] = [(report, "sr")]
+            if c.report.overlay, let overlay = outcome.overlay { results.append((overlay, "overlay")) }
+            try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer)
         } catch {
             status.failed()
             metadata["reason"] = "\(error.message)"

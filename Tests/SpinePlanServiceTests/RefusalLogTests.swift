@@ -60,6 +60,14 @@ import SpinePlanTestSupport
                                          logger: log.logger)
         let running = Task { try await daemon.run() }
         let peer = DICOMPeer(aeTitle: "SPINEPLAN", host: "127.0.0.1", port: daemon.port)
+        // On a loaded machine the listener thread can start seconds after the port is bound; refusals before that
+        // would be client time-outs, not refusals. An allowed console's C-ECHO says it is serving.
+        var serving = false
+        for _ in 0..<120 where !serving {
+            serving = (try? StorageSCU(callingAETitle: "ONLYTHIS", timeoutSeconds: 5).echo(peer)) != nil
+            if !serving { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        try #require(serving, "the daemon never answered an allowed C-ECHO")
         let attempts = 20
         for _ in 0..<attempts {
             #expect(throws: DICOMError.self) { try StorageSCU(callingAETitle: "CONSOLE", timeoutSeconds: 5).echo(peer) }

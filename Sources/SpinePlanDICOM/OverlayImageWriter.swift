@@ -45,7 +45,7 @@ public enum OverlayImageWriter {
             return .named
         }
 
-        /// The label as drawn: unnamed stacks are numbered from the top ("?2" becomes "Disc 2").
+        /// The label as drawn: unnamed stacks are numbered up from the sacrum ("?2" becomes "Disc 2").
         var caption: String {
             switch kind {
             case .unnamed: return "Disc " + label.drop { $0 == "?" }

@@ -84,4 +84,14 @@ public struct ScanPlan: Sendable, Codable, Equatable {
         case transitionalAnatomy = "transitional_anatomy"
         case levelProbability = "level_probability"
     }
+
+    /// Numbers for unnamed planes, counted up from the sacrum (1 is the most caudal), in the order of `planes`:
+    /// without names, the technologist counts from the one landmark every lumbar localizer shows.
+    public var unnamedNumbers: [Int] {
+        let down = planes.reduce(Vector3.zero) { $0 + $1.normal }
+        let order = planes.indices.sorted { planes[$0].centre.dot(down) > planes[$1].centre.dot(down) }
+        var numbers = [Int](repeating: 0, count: planes.count)
+        for (rank, i) in order.enumerated() { numbers[i] = rank + 1 }
+        return numbers
+    }
 }

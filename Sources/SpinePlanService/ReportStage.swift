@@ -25,8 +25,9 @@ enum ReportStage {
 
     static func overlay(plan: ScanPlan, sagittal: [Slice]) throws(DICOMError) -> (DICOMObject, [UInt8]) {
         guard let source = midSagittal(sagittal) else { throw DICOMError(.invalidArgument, "no sagittal slice for the overlay") }
+        let rank = plan.unnamedNumbers
         let stacks = plan.planes.enumerated().map { i, p in
-            OverlayImageWriter.Stack(label: plan.abstained ? "?\(i + 1)" : (p.level ?? "?\(i + 1)"), centre: p.centre, normal: p.normal,
+            OverlayImageWriter.Stack(label: plan.abstained ? "?\(rank[i])" : (p.level ?? "?\(rank[i])"), centre: p.centre, normal: p.normal,
                                      fieldOfView: p.fieldOfView, slices: p.slices, spacing: p.spacing, confidence: p.confidence, rowDirection: p.rowDirection)
         }
         var notes: [String] = []

@@ -18,4 +18,16 @@ import SpinePlanPlanner
         #expect(first["fov_mm"] as? [Double] == [200, 180])
         #expect(try JSONDecoder().decode(ScanPlan.self, from: data) == plan)
     }
+
+    @Test("unnamed planes are numbered up from the sacrum: 1 is the most caudal, whatever their order in the plan")
+    func unnamedNumbersFromTheSacrum() {
+        // Normals point inferior (LPS −z): the plane at z = −60 is nearest the sacrum.
+        let planes = [20.0, -60, -20, 60].map { z in
+            ScanPlan.Plane(level: nil, centre: [0, 0, z], rowDirection: [1, 0, 0], columnDirection: [0, 1, 0],
+                           normal: [0, 0.3, -1], fieldOfView: [200, 200], slices: 5, thickness: 4, spacing: 4.4,
+                           confidence: 0.5)
+        }
+        let plan = ScanPlan(planes: planes, abstained: true, abstentionReason: "r", warnings: [], model: "truth")
+        #expect(plan.unnamedNumbers == [3, 1, 2, 4])
+    }
 }

@@ -60,23 +60,19 @@ import SpinePlanTestSupport
                                          logger: log.logger)
         let running = Task { try await daemon.run() }
         let peer = DICOMPeer(aeTitle: "SPINEPLAN", host: "127.0.0.1", port: daemon.port)
-        // On a loaded machine the listener thread can start seconds after the port is bound; refusals before that
-        // would be client time-outs, not refusals. An allowed console's C-ECHO says it is serving.
-        var serving = false
-        for _ in 0..<120 where !serving {
-            serving = (try? StorageSCU(callingAETitle: "ONLYTHIS", timeoutSeconds: 5).echo(peer)) != nil
-            if !serving { try await Task.sleep(for: .milliseconds(250)) }
-        }
-        try #require(serving, "the daemon never answered an allowed C-ECHO")
+        // In the full suite other tests' synchronous work can hold the cooperative pool, so the daemon's listener
+        // thread may start a minute after the port is bound. A console that gives up meanwhile is logged as a refusal
+        // (aborted) once the listener accepts its queued connection, so the allowed console waits as long as it takes.
+        try StorageSCU(callingAETitle: "ONLYTHIS", timeoutSeconds: 600).echo(peer)
         let attempts = 20
         for _ in 0..<attempts {
-            #expect(throws: DICOMError.self) { try StorageSCU(callingAETitle: "CONSOLE", timeoutSeconds: 5).echo(peer) }
+            #expect(throws: DICOMError.self) { try StorageSCU(callingAETitle: "CONSOLE", timeoutSeconds: 60).echo(peer) }
         }
         // Let the intake take the events behind the refusals, as it would have logged them a second time there.
         for _ in 0..<100 where daemon.inbox.depth > 0 { try await Task.sleep(for: .milliseconds(20)) }
         try await Task.sleep(for: .milliseconds(200))
         let during = log.all.filter { $0.contains("rejected") }
-        #expect(during.count == 1, "\(during)")
+        #expect(during.count == 1, "\(during) \(log.all.filter { $0.hasPrefix("warning") })")
         running.cancel()
         _ = try? await running.value
         let summaries = log.all.filter { $0.contains("further refusals from this peer") }

@@ -6,7 +6,10 @@
 
 #include <arpa/inet.h>
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <fcntl.h>
 #include <list>
 #include <memory>
@@ -121,8 +124,53 @@ static void closeFd(int &fd) {
     if (fd >= 0) { ::close(fd); fd = -1; }
 }
 
+/// Waits until the whole A-ASSOCIATE-RQ PDU sits in the socket's receive buffer, or the deadline passes.
+/// DCMTK reads the request under a process-wide lock (dcmExternalSocketHandle); a peer that sent part of it and went
+/// quiet once held that lock for 61 s and stalled every other console. With the whole PDU buffered, that read never
+/// waits on the network. Anything that is not a plausible A-ASSOCIATE-RQ header is handed over at once: DCMTK refuses
+/// garbage and absurd lengths immediately. Returns false when the peer closed, failed or ran out of time.
+static bool awaitWholeRequest(int fd, std::chrono::steady_clock::time_point deadline, std::string &why) {
+    constexpr uint32_t largestRequest = 1u << 20;  // a real A-ASSOCIATE-RQ is a few KB
+    std::vector<unsigned char> buf(6);
+    size_t want = 6;
+    for (;;) {
+        ssize_t got = ::recv(fd, buf.data(), want, MSG_PEEK | MSG_DONTWAIT);
+        if (got == 0) { why = "connection closed before a whole A-ASSOCIATE-RQ"; return false; }
+        if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            why = std::string("connection failed before a whole A-ASSOCIATE-RQ: ") + strerror(errno);
+            return false;
+        }
+        if (got >= 6 && want == 6) {
+            uint32_t length = (uint32_t(buf[2]) << 24) | (uint32_t(buf[3]) << 16) | (uint32_t(buf[4]) << 8) | buf[5];
+            if (buf[0] != 0x01 || length > largestRequest) return true;
+            want = 6 + length;
+            buf.resize(want);
+            continue;
+        }
+        if (got >= static_cast<ssize_t>(want)) return true;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) { why = "no whole A-ASSOCIATE-RQ within the ACSE timeout"; return false; }
+        // Wake only when the rest has arrived (Linux honours SO_RCVLOWAT in poll); the short sleep guards against a
+        // kernel that does not, which would otherwise make poll return at once on the bytes already there.
+        int lowat = static_cast<int>(want);
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+        pollfd p{fd, POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+        if (n < 0 && errno != EINTR) { why = std::string("poll: ") + strerror(errno); return false; }
+        if (n > 0 && (p.revents & (POLLERR | POLLHUP)) && !(p.revents & POLLIN)) {
+            why = "connection closed before a whole A-ASSOCIATE-RQ";
+            return false;
+        }
+        if (n > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
 void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity, bool overloaded) {
-    // Wait for the A-ASSOCIATE-RQ on this thread, so a peer that connects and says nothing stalls only itself.
+    // Wait for the A-ASSOCIATE-RQ on this thread, so a peer that connects and says nothing stalls only itself; the
+    // ACSE timeout bounds the whole request, not just its first byte.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(acseTimeout);
     pollfd p{fd, POLLIN, 0};
     int n;
     do { n = ::poll(&p, 1, acseTimeout * 1000); } while (n < 0 && errno == EINTR);
@@ -130,6 +178,12 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool over
         ::close(fd);
         event(SPDCM_EVENT_IDLE_DROPPED, id, "", aeTitle.c_str(), peer.c_str(),
               "no A-ASSOCIATE-RQ within the ACSE timeout");
+        return;
+    }
+    std::string incomplete;
+    if (!awaitWholeRequest(fd, deadline, incomplete)) {
+        ::close(fd);
+        event(SPDCM_EVENT_IDLE_DROPPED, id, "", aeTitle.c_str(), peer.c_str(), incomplete);
         return;
     }
     T_ASC_Association *assoc = nullptr;

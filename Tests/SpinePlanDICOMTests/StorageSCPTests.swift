@@ -227,6 +227,35 @@ struct StorageSCPTests {
         print("idle-peer: second sender took \(String(format: "%.3f", seconds)) s with an idle connection open (ACSE timeout 3 s)")
     }
 
+    @Test("a peer that sends part of an A-ASSOCIATE-RQ and goes quiet delays no other sender, and is dropped at the ACSE timeout")
+    func truncatedRequest() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let dir = tmp.appending("series")
+        #expect(try await PythonPeer.run(["make-classic", dir, "--count", "2"]).status == 0)
+        let server = try TestServer { $0.acseTimeoutSeconds = 3 }
+        defer { server.stop() }
+        // 50 of the 161 bytes a 155-byte A-ASSOCIATE-RQ announces (PS3.8 9.3.2): type, length, version, AE titles.
+        let stalled = try IdleConnection(port: server.port)
+        defer { stalled.close() }
+        var head: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x00, 155, 0x00, 0x01, 0x00, 0x00]
+        head += Array("SPINEPLAN       ".utf8) + Array("CONSOLE         ".utf8) + [UInt8](repeating: 0, count: 8)
+        #expect(head.count == 50)
+        stalled.send(head)
+        try await Task.sleep(for: .milliseconds(200))
+        let sent = try await PythonPeer.run(["send", dir, "--port", "\(server.port)"]).json()
+        let seconds = try #require(sent["seconds"] as? Double)
+        #expect(sent["statuses"] as? [Int] == [0, 0])
+        // Before, DCMTK read the rest under a process-wide lock for its 60 s socket timeout: every sender waited.
+        #expect(seconds < 3.0, "a sender waited \(seconds) s behind a truncated request")
+        for _ in 0..<100 where !server.eventLog.all.contains(where: { $0.kind == .idleDropped }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let dropped = server.eventLog.all.filter { $0.kind == .idleDropped }
+        #expect(dropped.contains { $0.detail.contains("whole A-ASSOCIATE-RQ") }, "\(dropped)")
+        print("truncated-request: second sender took \(String(format: "%.3f", seconds)) s beside a half-sent A-ASSOCIATE-RQ (ACSE timeout 3 s)")
+    }
+
     @Test("past the association limit a new association is rejected as transient, and accepted again once a slot frees")
     func associationLimit() async throws {
         // The ACSE timeout must outlast the Python peer's start-up on a loaded CI machine, or the idle
@@ -316,6 +345,8 @@ struct IdleConnection {
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { throw PythonPeer.PeerFailure(message: "connect failed") }
     }
+
+    func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } }
 
     func close() { _ = Glibc.close(fd) }
 }

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <list>
+#include <system_error>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <netinet/in.h>
@@ -92,7 +94,15 @@ struct spdcm_scp {
     bool acceptResults = false;
     std::atomic<bool> stopping{false};
     std::atomic<bool> busy{false};
+    /// Connections with a whole A-ASSOCIATE-RQ in: each holds an association slot until it ends.
     std::atomic<int32_t> active{0};
+    /// Connections that have not yet sent a whole request: bounded apart, so that idle or half-sent sockets never
+    /// take the slots of consoles that speak (12 idle sockets once made 33 of 39 real C-ECHOs fail).
+    std::atomic<int32_t> pending{0};
+    std::mutex pendingMutex;
+    std::map<std::string, int32_t> pendingByPeer;
+    static constexpr int32_t maxPendingPerPeer = 8;
+    int32_t maxPending() const { return std::max<int32_t>(32, 4 * maxAssociations); }
     std::atomic<uint64_t> nextAssociationID{1};
     std::list<std::unique_ptr<Worker>> workers;
 
@@ -114,7 +124,28 @@ struct spdcm_scp {
         }
     }
 
-    void serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity, bool overloaded);
+    /// Takes a pre-association place for `peer`, or says why not (the caller closes the connection).
+    bool admitPending(const std::string &peer, std::string &why) {
+        std::lock_guard<std::mutex> lock(pendingMutex);
+        if (pending.load() >= maxPending()) { why = "connection refused: too many connections waiting to negotiate"; return false; }
+        int32_t &mine = pendingByPeer[peer];
+        if (mine >= maxPendingPerPeer) {
+            why = "connection refused: too many connections from this address waiting to negotiate";
+            return false;
+        }
+        ++mine;
+        pending.fetch_add(1);
+        return true;
+    }
+
+    void releasePending(const std::string &peer) {
+        std::lock_guard<std::mutex> lock(pendingMutex);
+        pending.fetch_sub(1);
+        auto it = pendingByPeer.find(peer);
+        if (it != pendingByPeer.end() && --it->second <= 0) pendingByPeer.erase(it);
+    }
+
+    void serveConnection(int fd, std::string peer, uint64_t id);
     void runAssociation(T_ASC_Association *assoc, uint64_t id, const std::string &peer);
     bool handleStore(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, T_DIMSE_C_StoreRQ &req,
                      uint64_t id, const std::string &peer);
@@ -167,7 +198,15 @@ static bool awaitWholeRequest(int fd, std::chrono::steady_clock::time_point dead
     }
 }
 
-void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool overCapacity, bool overloaded) {
+void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id) {
+    // The pre-association place taken at accept is given back once the request is in (or the connection is gone).
+    struct PendingPlace {
+        spdcm_scp *scp;
+        const std::string &peer;
+        bool held = true;
+        void release() { if (held) { scp->releasePending(peer); held = false; } }
+        ~PendingPlace() { release(); }
+    } place{this, peer};
     // Wait for the A-ASSOCIATE-RQ on this thread, so a peer that connects and says nothing stalls only itself; the
     // ACSE timeout bounds the whole request, not just its first byte.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(acseTimeout);
@@ -186,6 +225,14 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id, bool over
         event(SPDCM_EVENT_IDLE_DROPPED, id, "", aeTitle.c_str(), peer.c_str(), incomplete);
         return;
     }
+    // Only now does the connection count against the association limit.
+    place.release();
+    struct Slot {
+        std::atomic<int32_t> &active;
+        ~Slot() { active.fetch_sub(1); }
+    } slot{active};
+    bool overCapacity = active.fetch_add(1) >= maxAssociations;
+    bool overloaded = busy.load();
     T_ASC_Association *assoc = nullptr;
     OFCondition cond;
     {
@@ -527,24 +574,33 @@ bool spdcm_scp_run(spdcm_scp *scp, spdcm_error *error) {
                     inet_ntop(AF_INET6, &a6, host, sizeof host);
             }
             uint64_t id = scp->nextAssociationID.fetch_add(1);
-            int32_t active = scp->active.load();
             // Past the limit a short-lived worker still answers with a transient A-ASSOCIATE-RJ; far past it, close.
-            if (active >= scp->maxAssociations + 4) {
+            if (scp->active.load() >= scp->maxAssociations + 4) {
                 ::close(fd);
                 scp->event(SPDCM_EVENT_REJECTED, id, "", scp->aeTitle.c_str(), host, "connection refused: overloaded");
                 continue;
             }
-            bool over = active >= scp->maxAssociations;
-            bool overloaded = scp->busy.load();
-            scp->active.fetch_add(1);
+            std::string peer = host;
+            std::string why;
+            if (!scp->admitPending(peer, why)) {
+                ::close(fd);
+                scp->event(SPDCM_EVENT_REJECTED, id, "", scp->aeTitle.c_str(), host, why);
+                continue;
+            }
             auto worker = std::make_unique<Worker>();
             Worker *w = worker.get();
-            std::string peer = host;
-            w->thread = std::thread([scp, fd, peer, id, over, overloaded, w] {
-                try { scp->serveConnection(fd, peer, id, over, overloaded); } catch (...) {}
-                scp->active.fetch_sub(1);
-                w->done.store(true);
-            });
+            try {
+                w->thread = std::thread([scp, fd, peer, id, w] {
+                    try { scp->serveConnection(fd, peer, id); } catch (...) {}
+                    w->done.store(true);
+                });
+            } catch (const std::system_error &e) {
+                scp->releasePending(peer);
+                ::close(fd);
+                scp->event(SPDCM_EVENT_REJECTED, id, "", scp->aeTitle.c_str(), host,
+                           std::string("connection refused: no thread for it: ") + e.what());
+                continue;
+            }
             scp->workers.push_back(std::move(worker));
         }
         scp->stopping.store(true);

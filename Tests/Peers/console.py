@@ -248,6 +248,10 @@ def negotiate(args):
     if assoc.is_established:
         result["accepted"] = [str(c.abstract_syntax) for c in assoc.accepted_contexts]
         result["refused"] = [str(c.abstract_syntax) for c in assoc.rejected_contexts]
+        if args.hold:
+            # Say so first, so a test can act while the association holds its slot.
+            print(json.dumps({"holding": True}), flush=True)
+            time.sleep(args.hold)
         assoc.release()
     print(json.dumps(result))
 
@@ -349,6 +353,7 @@ def main():
 
     n = sub.add_parser("negotiate")
     n.add_argument("sop", nargs="+")
+    n.add_argument("--hold", type=float, default=0, help="seconds to keep the association open before releasing it")
     net(n)
     n.set_defaults(fn=negotiate)
 

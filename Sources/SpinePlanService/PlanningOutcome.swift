@@ -28,4 +28,10 @@ public struct PlanningOutcome: @unchecked Sendable {
 /// The stage that turns a localizer into a plan and its report: the same for `serve`, `plan` and `replay`.
 public protocol SessionPlanning: Sendable {
     func plan(_ snapshot: LocalizerSnapshot) async -> PlanningOutcome
+    /// The model behind the plans, as `spineplan status` names it (`name@version precision`).
+    var modelDescription: String { get }
+}
+
+extension SessionPlanning {
+    public var modelDescription: String { "none" }
 }

@@ -15,6 +15,8 @@ public final class PlanningPipeline: ReloadablePlanning {
     private let device: ReportDevice
     private let logger: Logger
 
+    public var modelDescription: String { "\(localizer.modelName) \(localizer.path.rawValue)" }
+
     public init(localizer: Localizer, configuration: ServiceConfiguration, logger: Logger) {
         self.localizer = localizer
         self.settings = Mutex((Self.scanProtocol(configuration), configuration.report.overlay))

@@ -1,10 +1,17 @@
+import Foundation
 import Synchronization
 
-/// Live counters behind systemd's STATUS= line and the watchdog heartbeat.
+/// Live counters behind systemd's STATUS= line, the watchdog heartbeat and `spineplan status`.
 public final class ServiceStatus: Sendable {
+    /// Sessions kept for `spineplan status`.
+    static let recentLimit = 10
+
     private struct State {
         var sessionsPlanned = 0
+        var sessionsAbstained = 0
         var sessionsFailed = 0
+        var recent: [DaemonStatusReport.Session] = []
+        var lastError: DaemonStatusReport.Failure?
         var lastLatencyMilliseconds: Double?
         var lastBeat: ContinuousClock.Instant = .now
         var planningSince: ContinuousClock.Instant?
@@ -12,16 +19,44 @@ public final class ServiceStatus: Sendable {
 
     private let state = Mutex(State())
 
+    public let startedAt = Date()
+
     public init() {}
 
-    public func planned(latencyMilliseconds: Double) {
+    public func planned(latencyMilliseconds: Double, abstained: Bool = false) {
         state.withLock {
             $0.sessionsPlanned += 1
+            if abstained { $0.sessionsAbstained += 1 }
             $0.lastLatencyMilliseconds = latencyMilliseconds
+            Self.remember(&$0, .init(finishedAt: Date(), outcome: abstained ? "abstained" : "planned",
+                                     latencyMilliseconds: latencyMilliseconds))
         }
     }
 
-    public func failed() { state.withLock { $0.sessionsFailed += 1 } }
+    /// A session that produced nothing to send; `reason` must be free of patient data (it is shown to admins).
+    public func failed(reason: String) {
+        state.withLock {
+            $0.sessionsFailed += 1
+            $0.lastError = .init(at: Date(), message: reason)
+            Self.remember(&$0, .init(finishedAt: Date(), outcome: "failed", latencyMilliseconds: nil))
+        }
+    }
+
+    private static func remember(_ s: inout State, _ session: DaemonStatusReport.Session) {
+        s.recent.append(session)
+        if s.recent.count > recentLimit { s.recent.removeFirst(s.recent.count - recentLimit) }
+    }
+
+    /// The counters as `spineplan status` shows them; the caller fills in what it owns (listener, model, outbox).
+    func report(pid: Int32, configurationFile: String?, listening: String, model: String, outboxDepth: Int,
+                oldestOutboxItem: Date?) -> DaemonStatusReport {
+        state.withLock { s in
+            DaemonStatusReport(pid: pid, startedAt: startedAt, writtenAt: Date(), configurationFile: configurationFile,
+                               listening: listening, model: model, sessionsPlanned: s.sessionsPlanned,
+                               sessionsAbstained: s.sessionsAbstained, sessionsFailed: s.sessionsFailed, recent: s.recent,
+                               outboxDepth: outboxDepth, oldestOutboxItem: oldestOutboxItem, lastError: s.lastError)
+        }
+    }
 
     /// The pipeline loop calls this every turn; the watchdog only pets systemd while it keeps coming.
     public func beat(at now: ContinuousClock.Instant = .now) { state.withLock { $0.lastBeat = now } }

@@ -113,6 +113,8 @@ public final class SpinePlanDaemon: Service, Sendable {
             if let failure { throw failure }
         }
         notifier.stopping()
+        // Gone is what status should report once we have stopped, not the last second we ran.
+        unlink((currentConfiguration.stateDirectory as NSString).appendingPathComponent(DaemonStatusReport.fileName))
         logger.info("stopped cleanly", metadata: ["instances": "\(inbox.acceptedCount)", "sessions": "\(status.sessionsPlanned)",
                                                    "outbox_pending": "\(outbox.depth)"])
     }
@@ -166,9 +168,24 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
     }
 
+    /// Rewrites `status.json` for `spineplan status`; a failure to write it is not the service's failure.
+    func publishStatus() {
+        let c = currentConfiguration
+        let report = status.report(pid: getpid(), configurationFile: configurationPath,
+                                   listening: "\(c.network.bind):\(port) as \(c.network.aeTitle)",
+                                   model: planning.modelDescription, outboxDepth: outbox.depth,
+                                   oldestOutboxItem: outbox.pending.first?.created)
+        try? report.write(toDirectory: c.stateDirectory)
+    }
+
     private func idleTicker() async {
+        var published = ContinuousClock.now - .seconds(2)
         while !Task.isCancelled {
             status.beat()
+            if ContinuousClock.now - published >= .seconds(1) {
+                publishStatus()
+                published = .now
+            }
             receiver.scp.flushRefusalSummaries()
             handToPlanning(assembler.expireIdle())
             let wait = assembler.nextIdleDeadline.map { max(.milliseconds(20), min(.seconds(1), $0 - .now)) } ?? .seconds(1)
@@ -198,14 +215,14 @@ public final class SpinePlanDaemon: Service, Sendable {
             "calling_ae": "\(snapshot.callingAETitle)", "slices": "\(snapshot.slices.count)"]
         for (stage, ms) in outcome.timings { metadata["ms_\(stage)"] = "\(String(format: "%.1f", ms))" }
         guard let report = outcome.report, let plan = outcome.plan else {
-            status.failed()
+            status.failed(reason: "session could not be planned: \(outcome.failure ?? "no report")")
             metadata["reason"] = "\(outcome.failure ?? "no report")"
             logger.error("session could not be planned", metadata: metadata)
             return
         }
         let c = currentConfiguration
         guard let peer = c.returnPeer(forCallingAETitle: snapshot.callingAETitle) else {
-            status.failed()
+            status.failed(reason: "no destination for results of calling AE \(snapshot.callingAETitle)")
             logger.error("no destination for results: set `destination` or register the calling AE under `peers`",
                          metadata: metadata)
             return
@@ -215,13 +232,13 @@ public final class SpinePlanDaemon: Service, Sendable {
             if c.report.overlay, let overlay = outcome.overlay { results.append((overlay, "overlay")) }
             try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer)
         } catch {
-            status.failed()
+            status.failed(reason: "result could not be stored in the outbox: \(error.message)")
             metadata["reason"] = "\(error.message)"
             logger.critical("result could not be stored in the outbox", metadata: metadata)
             return
         }
         let ms = (ContinuousClock.now - started).milliseconds
-        status.planned(latencyMilliseconds: ms)
+        status.planned(latencyMilliseconds: ms, abstained: plan.abstained)
         metadata["planes"] = "\(plan.planes.count)"
         metadata["abstained"] = "\(plan.abstained)"
         metadata["warnings"] = "\(plan.warnings.count)"

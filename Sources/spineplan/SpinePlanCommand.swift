@@ -6,7 +6,7 @@ struct SpinePlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spineplan",
         abstract: "Scanner-side lumbar spine MRI planning: localizer in over DICOM, disc-parallel oblique axial planes out.",
-        subcommands: [ServeCommand.self, SynthCommand.self, CheckConfigCommand.self, PlanCommand.self, ReplayCommand.self, RecordingCommand.self])
+        subcommands: [ServeCommand.self, SynthCommand.self, CheckConfigCommand.self, PlanCommand.self, ReplayCommand.self, RecordingCommand.self, StatusCommand.self])
 }
 
 /// A failure with the exit code the CLI contract gives it: 1 when the work failed, 2 for bad usage or config.

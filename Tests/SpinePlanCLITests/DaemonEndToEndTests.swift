@@ -56,8 +56,25 @@ struct DaemonEndToEndTests {
         let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--port", "\(port)",
                                         "--session", session, "--overlay", "--out", tmp.appending("console")])
         let report = try Self.report(of: console)
+        // The admin's view of the same daemon (issue 18 point 4): up, the bundled model, the one session, an empty
+        // outbox, no patient data; and "not running" with exit 1 once it has stopped.
+        let state = tmp.appending("state")
+        var status = try await Subprocess.run(LiveProcess.spineplan, ["status", "--state-dir", state])
+        for _ in 0..<30 where !status.stdout.contains("1 planned") {
+            try await Task.sleep(for: .milliseconds(200))
+            status = try await Subprocess.run(LiveProcess.spineplan, ["status", "--state-dir", state])
+        }
+        #expect(status.status == 0, "\(status.stdout) \(status.stderr)")
+        #expect(status.stdout.contains("spineplan: running"))
+        #expect(status.stdout.contains("model: spineplan-vnet@"))
+        #expect(status.stdout.contains("sessions: 1 planned"), "\(status.stdout)")
+        #expect(status.stdout.contains("outbox: 0 waiting"))
+        #expect(!status.stdout.contains("SYNTHETIC") && !status.stdout.contains("^"), "\(status.stdout)")
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit(timeout: 60) == 0)
+        let stopped = try await Subprocess.run(LiveProcess.spineplan, ["status", "--state-dir", state])
+        #expect(stopped.status == 1, "\(stopped.stdout) \(stopped.stderr)")
+        #expect(stopped.stderr.contains("not running"))
 
         let sent = try #require((report["sent"] as? [[String: Any]])?.first)
         #expect((sent["statuses"] as? [Int])?.allSatisfy { $0 == 0 } == true, "\(sent)")

@@ -4,8 +4,10 @@ import Foundation
 /// The virtual scanner: synthesises localizer sessions, with known answers, from phantoms or real volumes.
 public enum VirtualScanner {
     /// Writes `count` sessions under `options.outputDirectory`, each as `<case>/localizer/*.dcm`,
-    /// `<case>/truth.json` and, for phantoms, `<case>/volume/`. Same options, same bytes.
-    public static func synthesize(options: SynthesisOptions) throws(ScannerError) -> [SessionSummary] {
+    /// `<case>/truth.json` and, for phantoms, `<case>/volume/`. Same options, same bytes. `sessionDone` is called
+    /// once per session as it finishes, from any thread.
+    public static func synthesize(options: SynthesisOptions,
+                                  sessionDone: @Sendable () -> Void = {}) throws(ScannerError) -> [SessionSummary] {
         try validate(options)
         let source: RealVolumeSource?
         if let volumePath = options.volumePath, let referencesPath = options.referencesPath {
@@ -22,6 +24,7 @@ public enum VirtualScanner {
             results.store(index, Result { () throws(ScannerError) in
                 try SessionSynthesizer(seed: seed, options: options, subject: subject).run()
             })
+            sessionDone()
         }
         return try results.values.map { result throws(ScannerError) in try result.get() }
     }

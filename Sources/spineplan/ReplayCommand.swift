@@ -65,7 +65,9 @@ struct ReplayCommand: AsyncParsableCommand {
             mode = "target \(peer), console \(ae) on port \(console.port), speed \(speed)"
             let runner = ReplayRunner(tolerance: tolerance) { recording throws(RecordingError) in try await console.run(recording: recording) }
             let paths = recordings
-            outcomes = await console.serving { await runner.run(paths: paths) }
+            let progress = TerminalProgress("replay", total: paths.count)
+            outcomes = await console.serving { await runner.run(paths: paths, recordingDone: { progress.advance() }) }
+            progress.finish()
         } else {
             var c = ServiceConfiguration()
             if let config {
@@ -81,7 +83,9 @@ struct ReplayCommand: AsyncParsableCommand {
             let runner = ReplayRunner(tolerance: tolerance) { recording throws(RecordingError) in
                 try await OfflineReplay.run(recording: recording, planning: pipeline)
             }
-            outcomes = await runner.run(paths: recordings)
+            let progress = TerminalProgress("replay", total: recordings.count)
+            outcomes = await runner.run(paths: recordings, recordingDone: { progress.advance() })
+            progress.finish()
         }
         let report = ReplayReport(outcomes: outcomes, tolerance: tolerance, mode: mode)
         print(report.table(), terminator: "")

@@ -37,8 +37,10 @@ struct SynthCommand: ParsableCommand {
                                        rates: rates, overrides: overrides)
         let started = Date()
         let sessions: [SessionSummary]
+        let progress = TerminalProgress("synth", total: count)
         do {
-            sessions = try VirtualScanner.synthesize(options: options)
+            defer { progress.finish() }
+            sessions = try VirtualScanner.synthesize(options: options, sessionDone: { progress.advance() })
         } catch {
             throw error.isUsageError ? CommandFailure.usage(error.message) : CommandFailure.work(error.message)
         }

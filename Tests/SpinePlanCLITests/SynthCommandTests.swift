@@ -10,6 +10,8 @@ struct SynthCommandTests {
         defer { tmp.remove() }
         let out = try await Subprocess.run(LiveProcess.spineplan, ["synth", "--out", tmp.path, "--count", "2", "--seed", "77"] + (enhanced ? ["--enhanced"] : []))
         #expect(out.status == 0, "\(out.stderr)")
+        // Off a terminal (here a pipe) there is no progress line: logs and CI stay clean.
+        #expect(!out.stderr.contains("elapsed"), "\(out.stderr)")
         let cases = try FileManager.default.contentsOfDirectory(atPath: tmp.path).sorted()
         #expect(cases == ["phantom-77", "phantom-78"])
         for c in cases {
@@ -20,6 +22,20 @@ struct SynthCommandTests {
             #expect(discs.count >= 6, "\(c) has only \(discs.count) checked discs")
             #expect(report?["single_frame_of_reference"] as? Bool == true)
         }
+    }
+
+    @Test("on a terminal, synth of several sessions shows its progress and the time left on one line",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux script for a pty"))
+    func progressOnATerminal() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        // script(1) gives the verb a pseudo-terminal, as an admin's shell would.
+        let command = "\(LiveProcess.spineplan) synth --out \(tmp.appending("s")) --count 3 --seed 90 --sagittal-slices 5 --matrix 128"
+        let out = try await Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+        #expect(out.status == 0, "\(out.stdout) \(out.stderr)")
+        #expect(out.stdout.contains("synth 3/3 (100 %)"), "\(out.stdout)")
+        #expect(out.stdout.contains("left"), "an estimate of the time left while sessions remain: \(out.stdout)")
+        #expect(out.stdout.contains("\r\u{1B}[K"), "the line is rewritten in place, not scrolled")
     }
 
     @Test("the same seed writes byte-identical DICOM; another seed does not")

@@ -7,6 +7,7 @@ import glob
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -238,8 +239,12 @@ def main(argv=None):
         step += 1
         log.append((step, round(elapsed, 1), ce, dl, 1 if grouped else 2 if slabbed else 0))
         if step % 10 == 0:
-            print(f"step {step} t={elapsed:.0f}s lr={lr:.2e} ce={np.mean([l[2] for l in log[-10:]]):.4f} "
-                  f"dice_loss={np.mean([l[3] for l in log[-10:]]):.4f}", flush=True)
+            line = (f"step {step} t={elapsed:.0f}s lr={lr:.2e} ce={np.mean([l[2] for l in log[-10:]]):.4f} "
+                    f"dice_loss={np.mean([l[3] for l in log[-10:]]):.4f}")
+            if sys.stdout.isatty():
+                # The budget is wall-clock, so the time left is exact; only a terminal gets it (logs stay one format).
+                line += f"  [{100 * elapsed / budget:.0f} %, {(budget - elapsed) / 60:.0f} min left]"
+            print(line, flush=True)
         if time.time() - last_ckpt > 300 and not args.smoke:
             # Everything a resumed run needs; kept in Training/out (not in git).
             tmp = os.path.join(OUT, "checkpoint.pt.tmp")

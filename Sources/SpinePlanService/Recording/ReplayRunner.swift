@@ -15,10 +15,12 @@ public struct ReplayRunner: Sendable {
     }
 
     /// One outcome per path, in order. A bad recording is an `.error` outcome, never skipped.
-    public func run(paths: [String]) async -> [ReplayOutcome] {
+    /// Replays each recording in turn; `recordingDone` is called after each (e.g. to draw progress).
+    public func run(paths: [String], recordingDone: @Sendable () -> Void = {}) async -> [ReplayOutcome] {
         var outcomes: [ReplayOutcome] = []
         for path in paths {
             outcomes.append(await run(path: path))
+            recordingDone()
         }
         return outcomes
     }

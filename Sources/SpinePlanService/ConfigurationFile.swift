@@ -168,7 +168,7 @@ public enum ConfigurationFile {
 
         mutating func read(_ root: Node, into c: inout ServiceConfiguration) {
             let top = mapping(root, "", known: ["network", "peers", "destination", "sessions", "protocol", "model", "report",
-                                                "outbox", "recording", "logging", "state_directory"])
+                                                "outbox", "recording", "metrics", "logging", "state_directory"])
             if let n = top["network"] {
                 let f = mapping(n, "network", known: ["ae_title", "port", "bind", "acse_timeout_s", "dimse_timeout_s",
                                                       "max_associations", "max_pdu", "max_dataset_mb", "allowed_calling_aes",
@@ -261,6 +261,15 @@ public enum ConfigurationFile {
                 string(f["directory"], "recording.directory", into: &c.recording.directory)
                 double(f["max_age_days"], "recording.max_age_days", 0.001...3650, into: &c.recording.maxAgeDays)
                 double(f["max_total_mb"], "recording.max_total_mb", 1...1_000_000, into: &c.recording.maxTotalMB)
+            }
+            if let n = top["metrics"] {
+                let f = mapping(n, "metrics", known: ["enabled", "bind", "port"])
+                bool(f["enabled"], "metrics.enabled", into: &c.metrics.enabled)
+                string(f["bind"], "metrics.bind", into: &c.metrics.bind)
+                if f["bind"] != nil, !ConfigurationFile.isIPv4Address(c.metrics.bind) {
+                    fail("metrics.bind", f["bind"], "'\(c.metrics.bind)' is not an IPv4 address such as 127.0.0.1")
+                }
+                int(f["port"], "metrics.port", 0...65535, into: &c.metrics.port)
             }
             if let n = top["logging"] {
                 let f = mapping(n, "logging", known: ["level"])

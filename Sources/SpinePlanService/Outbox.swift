@@ -32,6 +32,8 @@ public final class Outbox: Sendable {
         var items: [String: OutboxItem] = [:]
         var delivered = 0
         var expired = 0
+        /// Send attempts that failed (one per association that delivered less than it tried), for the metrics.
+        var sendFailures = 0
         var settings: Settings
     }
 
@@ -55,6 +57,7 @@ public final class Outbox: Sendable {
 
     /// Results waiting to be delivered.
     public var depth: Int { state.withLock { $0.items.count } }
+    public var sendFailures: Int { state.withLock { $0.sendFailures } }
     public var deliveredCount: Int { state.withLock { $0.delivered } }
     public var expiredCount: Int { state.withLock { $0.expired } }
     public var pending: [OutboxItem] { state.withLock { Array($0.items.values) }.sorted { $0.created < $1.created } }
@@ -172,6 +175,7 @@ public final class Outbox: Sendable {
         let now = Date()
         var updated: [OutboxItem] = []
         state.withLock { s in
+            s.sendFailures += 1
             for (original, status) in failed where s.items[original.id] != nil {
                 var item = original
                 item.attempts += 1

@@ -72,6 +72,13 @@ public struct ServiceConfiguration: Sendable, Equatable {
         public var maxTotalMB = 2048.0
     }
 
+    /// `metrics:` Prometheus text format over HTTP at `/metrics`; off by default, loopback when on.
+    public struct Metrics: Sendable, Equatable {
+        public var enabled = false
+        public var bind = "127.0.0.1"
+        public var port = 9464
+    }
+
     public var network = Network()
     /// `peers:` registered consoles; a result goes back to the entry of the AE that sent the localizer.
     public var peers: [DICOMPeer] = []
@@ -83,6 +90,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var report = Report()
     public var outbox = Outbox()
     public var recording = Recording()
+    public var metrics = Metrics()
     /// `logging: level:` trace … critical.
     public var logLevel = "info"
     /// `state_directory:` where the outbox and recordings live; systemd's `$STATE_DIRECTORY` when unset.

@@ -14,6 +14,9 @@ public final class SpinePlanDaemon: Service, Sendable {
     public let receiver: DICOMReceiver
     public let outbox: Outbox
     public let status = ServiceStatus()
+    public let metrics = DaemonMetrics()
+    /// The Prometheus endpoint when `metrics.enabled`; it listens from `run()` on.
+    public let metricsEndpoint: MetricsEndpoint?
     let inbox: InstanceInbox
     let assembler: SessionAssembler
     let planning: SessionPlanning
@@ -24,6 +27,8 @@ public final class SpinePlanDaemon: Service, Sendable {
     let ready: Handoffs
     /// Localizers handed to the planning loop and not yet planned, and whether the edge is refusing associations.
     let pressure = Mutex((queued: 0, busy: false))
+    /// The outbox's send failures already counted into the metrics.
+    let reportedSendFailures = Mutex(0)
     /// Called after each planned session, e.g. by QA recording; never allowed to fail the session.
     let afterPlanning: @Sendable (LocalizerSnapshot, PlanningOutcome) -> Void
     /// Runs `afterPlanning` in order but off the planning loop: recording hashes and writes megabytes, and the
@@ -67,8 +72,17 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
         var scp = configuration.storageSCP
         scp.listenFileDescriptor = listenFileDescriptor
+        let metrics = self.metrics
+        metrics.model(planning.modelDescription)
+        if configuration.metrics.enabled {
+            metricsEndpoint = try MetricsEndpoint(bind: configuration.metrics.bind, port: configuration.metrics.port,
+                                                  metrics: metrics, logger: logger)
+        } else {
+            metricsEndpoint = nil
+        }
         do {
             self.receiver = try DICOMReceiver(configuration: scp, inbox: inbox, logger: logger) { event in
+                metrics.association(event)
                 inbox.post(event)
             }
         } catch {
@@ -87,6 +101,14 @@ public final class SpinePlanDaemon: Service, Sendable {
 
     public func run() async throws {
         let c = currentConfiguration
+        // The endpoint listens before READY=1, so an address in use fails the start as a DICOM port would.
+        let metricsTask = try await metricsEndpoint?.start()
+        if let metricsEndpoint {
+            let port = await metricsEndpoint.port ?? c.metrics.port
+            // Not "listening ... port=": that line names the DICOM port, and tools and tests look for it.
+            logger.info("metrics endpoint ready", metadata: ["metrics_bind": "\(c.metrics.bind)", "metrics_port": "\(port)"])
+        }
+        defer { metricsTask?.cancel() }
         notifier.ready(status: "listening on \(c.network.bind):\(port) as \(c.network.aeTitle); "
                        + status.summary(outboxDepth: outbox.depth))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -143,7 +165,10 @@ public final class SpinePlanDaemon: Service, Sendable {
 
     private func handToPlanning(_ snapshots: [LocalizerSnapshot]) {
         if !snapshots.isEmpty { pressure.withLock { $0.queued += snapshots.count } }
-        for snapshot in snapshots { ready.continuation.yield(snapshot) }
+        for snapshot in snapshots {
+            metrics.sessionReceived()
+            ready.continuation.yield(snapshot)
+        }
         updatePressure()
     }
 
@@ -176,6 +201,9 @@ public final class SpinePlanDaemon: Service, Sendable {
                                    model: planning.modelDescription, outboxDepth: outbox.depth,
                                    oldestOutboxItem: outbox.pending.first?.created)
         try? report.write(toDirectory: c.stateDirectory)
+        let failures = outbox.sendFailures
+        metrics.outbox(depth: report.outboxDepth, oldest: report.oldestOutboxItem,
+                       failuresSinceLast: failures - reportedSendFailures.withLock { seen in defer { seen = failures }; return seen })
     }
 
     private func idleTicker() async {
@@ -215,6 +243,7 @@ public final class SpinePlanDaemon: Service, Sendable {
             "calling_ae": "\(snapshot.callingAETitle)", "slices": "\(snapshot.slices.count)"]
         for (stage, ms) in outcome.timings { metadata["ms_\(stage)"] = "\(String(format: "%.1f", ms))" }
         guard let report = outcome.report, let plan = outcome.plan else {
+            metrics.session(outcome: "failed", timings: outcome.timings, totalMilliseconds: nil)
             status.failed(reason: "session could not be planned: \(outcome.failure ?? "no report")")
             metadata["reason"] = "\(outcome.failure ?? "no report")"
             logger.error("session could not be planned", metadata: metadata)
@@ -222,6 +251,7 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
         let c = currentConfiguration
         guard let peer = c.returnPeer(forCallingAETitle: snapshot.callingAETitle) else {
+            metrics.session(outcome: "failed", timings: outcome.timings, totalMilliseconds: nil)
             status.failed(reason: "no destination for results of calling AE \(snapshot.callingAETitle)")
             logger.error("no destination for results: set `destination` or register the calling AE under `peers`",
                          metadata: metadata)
@@ -232,6 +262,7 @@ public final class SpinePlanDaemon: Service, Sendable {
             if c.report.overlay, let overlay = outcome.overlay { results.append((overlay, "overlay")) }
             try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer)
         } catch {
+            metrics.session(outcome: "failed", timings: outcome.timings, totalMilliseconds: nil)
             status.failed(reason: "result could not be stored in the outbox: \(error.message)")
             metadata["reason"] = "\(error.message)"
             logger.critical("result could not be stored in the outbox", metadata: metadata)
@@ -239,6 +270,7 @@ public final class SpinePlanDaemon: Service, Sendable {
         }
         let ms = (ContinuousClock.now - started).milliseconds
         status.planned(latencyMilliseconds: ms, abstained: plan.abstained)
+        metrics.session(outcome: plan.abstained ? "abstained" : "planned", timings: outcome.timings, totalMilliseconds: ms)
         metadata["planes"] = "\(plan.planes.count)"
         metadata["abstained"] = "\(plan.abstained)"
         metadata["warnings"] = "\(plan.warnings.count)"
@@ -292,6 +324,7 @@ public final class SpinePlanDaemon: Service, Sendable {
             applied.sessions.maxPendingSlices = old.sessions.maxPendingSlices
         }
         if fresh.recording != old.recording { restartOnly.append("recording"); applied.recording = old.recording }
+        if fresh.metrics != old.metrics { restartOnly.append("metrics"); applied.metrics = old.metrics }
         if fresh.logLevel != old.logLevel { restartOnly.append("logging.level"); applied.logLevel = old.logLevel }
         if !restartOnly.isEmpty {
             logger.warning("changes to \(restartOnly.joined(separator: ", ")) take effect at the next restart; the rest applies now")

@@ -161,6 +161,44 @@ struct DaemonEndToEndTests {
         #expect(ignored.count == 1, "\(ignored)")
     }
 
+    @Test("the metrics endpoint, scraped after one session and parsed by prometheus_client, counts exactly what was sent")
+    func metricsAfterASession() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let session = try await Self.synthesise(tmp, "synth", seed: 32)
+        let config = tmp.appending("spineplan.yaml")
+        try Data("metrics:\n  enabled: true\n  port: 0\n".utf8).write(to: URL(fileURLWithPath: config))
+        let consolePort = freePort()
+        let (daemon, port) = try Self.serve(["--config", config, "--destination", "CONSOLE@127.0.0.1:\(consolePort)",
+                                             "--state-dir", tmp.appending("state")])
+        defer { daemon.signal(SIGTERM); _ = daemon.waitForExit(timeout: 60) }
+        let line = try #require(daemon.waitForLine(containing: "metrics endpoint ready", timeout: 30), "\(daemon.text)")
+        let metricsPort = try #require(line.split(separator: " ").first { $0.hasPrefix("metrics_port=") }.flatMap { Int($0.dropFirst(13)) })
+        #expect(line.contains("metrics_bind=127.0.0.1"), "loopback unless configured otherwise")
+        let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--port", "\(port)",
+                                        "--session", session, "--out", tmp.appending("console")])
+        _ = try Self.report(of: console)
+        #expect(daemon.waitForLine(containing: "session planned", timeout: 60) != nil)
+        // The outbox gauges are refreshed each second.
+        try await Task.sleep(for: .milliseconds(1500))
+        let scraped = try await PythonPeer.run(["http://127.0.0.1:\(metricsPort)/metrics"], script: "check_metrics.py")
+        let result = try scraped.json()
+        let samples = try #require(result["samples"] as? [String: Double], "\(scraped.stdout) \(scraped.stderr)")
+        #expect((result["content_type"] as? String)?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(samples["spineplan_sessions_total{outcome=received}"] == 1, "\(samples)")
+        #expect((samples["spineplan_sessions_total{outcome=planned}"] ?? 0) + (samples["spineplan_sessions_total{outcome=abstained}"] ?? 0) == 1)
+        #expect(samples["spineplan_sessions_total{outcome=failed}"] == 0)
+        #expect(samples["spineplan_associations_total{result=accepted}"] == 1, "the console's one association")
+        #expect(samples["spineplan_associations_total{result=rejected}"] == 0)
+        #expect(samples["spineplan_session_duration_seconds_count{}"] == 1)
+        #expect(samples["spineplan_stage_duration_seconds_count{stage=inference}"] == 1)
+        #expect((samples["spineplan_stage_duration_seconds_sum{stage=inference}"] ?? 0) > 0)
+        #expect(samples["spineplan_outbox_depth{}"] == 0)
+        #expect(samples["spineplan_destination_send_failures_total{}"] == 0)
+        #expect(samples.keys.contains { $0.hasPrefix("spineplan_model_info{model=spineplan-vnet,precision=") })
+        #expect((samples["process_start_time_seconds{}"] ?? 0) > 1.7e9)
+    }
+
     @Test("results survive a destination outage and a kill -9 of the daemon, and are delivered once, when the console is back")
     func outboxSurvivesKill() async throws {
         let tmp = try TemporaryDirectory()

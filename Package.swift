@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpinePlanServiceTests",
-            dependencies: ["SpinePlanService", "SpinePlanDICOM", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SpinePlanDICOMTests",

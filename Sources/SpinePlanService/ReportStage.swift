@@ -25,6 +25,12 @@ enum ReportStage {
 
     static func overlay(plan: ScanPlan, sagittal: [Slice]) throws(DICOMError) -> (DICOMObject, [UInt8]) {
         guard let source = midSagittal(sagittal) else { throw DICOMError(.invalidArgument, "no sagittal slice for the overlay") }
+        let rendering = overlayRendering(plan: plan, source: source)
+        return (try OverlayImageWriter.make(rendering, source: source), rendering.png)
+    }
+
+    /// The overlay as drawn, with its text boxes (the layout tests read them); `size` as a console would show it.
+    static func overlayRendering(plan: ScanPlan, source: Slice, size: Int? = nil) -> OverlayImageWriter.Rendering {
         let rank = plan.unnamedNumbers
         let stacks = plan.planes.enumerated().map { i, p in
             OverlayImageWriter.Stack(label: plan.abstained ? "?\(rank[i])" : (p.level ?? "?\(rank[i])"), centre: p.centre, normal: p.normal,
@@ -33,8 +39,7 @@ enum ReportStage {
         var notes: [String] = []
         if plan.abstained { notes.append("LEVELS NOT NAMED: " + (plan.abstentionReason ?? "uncertain anatomy")) }
         notes += plan.warnings
-        let rendering = OverlayImageWriter.render(midSagittal: source, stacks: stacks, notes: notes)
-        return (try OverlayImageWriter.make(rendering, source: source), rendering.png)
+        return OverlayImageWriter.render(midSagittal: source, stacks: stacks, notes: notes, size: size)
     }
 
     /// The sagittal slice in the middle of the stack, ordered along its normal.

@@ -14,6 +14,11 @@ import Testing
 struct OverlayRealSliceTests {
     static let realData = RealVolumes.directory
 
+    /// One model for all cases: each load builds oneDNN primitives and OpenMP threads, and in the full parallel suite
+    /// four loads beside the other suites' models took ten minutes and starved every async test in the process.
+    static let loaded = Task { try await PlanningPipeline.load(configuration: ServiceConfiguration(), logger: Logger(label: "test.overlay-real")) }
+    static func pipeline() async throws -> PlanningPipeline { try await loaded.value }
+
     @Test("real T2 localizers, named and abstained, drawn at 256, 512 and 1024 px: no text overlaps, none leaves the image",
           arguments: ["vb2-02", "vb2-09", "vb2-14", "vb2-18"])
     func realSlices(_ name: String) async throws {
@@ -25,7 +30,7 @@ struct OverlayRealSliceTests {
         let session = try #require(try VirtualScanner.synthesize(options: options).first)
         let logger = Logger(label: "test.overlay-real")
         let snapshot = try LocalizerFolder.session(at: "\(tmp.path)/\(session.caseName)/localizer", logger: logger)
-        let pipeline = try await PlanningPipeline.load(configuration: ServiceConfiguration(), logger: logger)
+        let pipeline = try await Self.pipeline()
         let outcome = await pipeline.plan(snapshot)
         let plan = try #require(outcome.plan, "\(outcome.failure ?? "")")
         let source = try #require(ReportStage.midSagittal(snapshot.stack(.sagittal)))

@@ -35,14 +35,7 @@ struct LevelAssignment: Sendable {
         let bones = structures.filter { $0.kind != .disc }
         let discStructures = structures.filter { $0.kind == .disc }
 
-        // The caudal direction: the long axis of the structure centroids, pointing down (LPS -z).
-        var axis = Vector3(0, 0, -1)
-        if structures.count >= 3 {
-            var m = PointMoments()
-            for s in structures { m.add(s.centroid) }
-            let principal = m.principalAxes[2].axis
-            if abs(principal.z) > 0.5 { axis = principal.z > 0 ? -principal : principal }
-        }
+        let axis = Self.caudalAxis(through: structures.map(\.centroid))
         caudal = axis
         let position: (SpineStructure) -> Double = { $0.centroid.dot(axis) }
         var ordered = bones.sorted { position($0) < position($1) }
@@ -184,6 +177,17 @@ struct LevelAssignment: Sendable {
         if !conflicts.isEmpty {
             abstain(because: "conflicting level evidence: " + conflicts.joined(separator: "; "))
         }
+    }
+
+    /// The spine's caudal direction: the long axis of `centres`, pointing down (LPS −z); straight down for fewer
+    /// than three centres or an axis that is not mostly cranio-caudal.
+    static func caudalAxis(through centres: [Vector3]) -> Vector3 {
+        guard centres.count >= 3 else { return Vector3(0, 0, -1) }
+        var m = PointMoments()
+        for c in centres { m.add(c) }
+        let principal = m.principalAxes[2].axis
+        guard abs(principal.z) > 0.5 else { return Vector3(0, 0, -1) }
+        return principal.z > 0 ? -principal : principal
     }
 
     /// Withdraws every name, as a conflict inside the assignment would.

@@ -64,14 +64,7 @@ struct LevelCounting {
         if !specks.isEmpty { notes.append("\(specks.count) small disc-like fragment(s) ignored") }
         guard discs.count >= 2 else { return unchanged }
 
-        // The spine's caudal direction: the long axis of the disc centres, pointing down (LPS −z).
-        var caudal = Vector3(0, 0, -1)
-        if discs.count >= 3 {
-            var m = PointMoments()
-            for d in discs { m.add(d.centroid) }
-            let principal = m.principalAxes[2].axis
-            if abs(principal.z) > 0.5 { caudal = principal.z > 0 ? -principal : principal }
-        }
+        let caudal = LevelAssignment.caudalAxis(through: discs.map(\.centroid))
         let position: (Vector3) -> Double = { $0.dot(caudal) }
         discs.sort { position($0.centroid) > position($1.centroid) }   // bottom-up
 

@@ -1,12 +1,13 @@
 import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 import SpinePlanDICOM
 import Synchronization
 
 /// Durable delivery of results: each is on disk (fsync, rename) before a send is tried, and stays there until a
 /// peer has taken it or it expires, across outages, restarts and kill -9.
-public final class Outbox: Sendable {
+public final class Outbox: Service {
     /// Retry and expiry policy.
     public struct Settings: Sendable, Equatable {
         public var retryInitialSeconds: Double
@@ -39,7 +40,9 @@ public final class Outbox: Sendable {
 
     public let directory: String
     private let state: Mutex<State>
-    private let wakeup = Wakeup()
+    /// Wakes the delivery loop: on enqueue, and from its ticker when the next item falls due.
+    private let due: AsyncStream<Void>
+    private let dueContinuation: AsyncStream<Void>.Continuation
     private let logger: Logger
 
     /// Opens (or creates) the outbox and takes over whatever an earlier run left in it.
@@ -47,6 +50,7 @@ public final class Outbox: Sendable {
         self.directory = directory
         self.logger = logger
         self.state = Mutex(State(settings: settings))
+        (due, dueContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         do {
             try DurableFile.makeDirectory(directory)
         } catch {
@@ -102,17 +106,35 @@ public final class Outbox: Sendable {
             items.append(item)
         }
         state.withLock { state in for item in items { state.items[item.id] = item } }
-        wakeup.signal()
+        dueContinuation.yield()
         return items
     }
 
-    /// Delivers until cancelled.
-    public func run() async {
-        while !Task.isCancelled {
-            let delay = await deliverDue()
-            // Wake when the next item falls due, and at least every second for expiry; never spin.
-            await wakeup.wait(timeout: .milliseconds(Int64(max(0.01, min(delay, 1)) * 1000)))
+    /// Delivers until graceful shutdown or cancellation; run it once per outbox.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.deliverUntilCancelled() }
+    }
+
+    private func deliverUntilCancelled() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                // Wake when the next item falls due, and at least every second for expiry; never spin.
+                while !Task.isCancelled {
+                    dueContinuation.yield()
+                    try? await Task.sleep(for: .milliseconds(Int64(max(0.05, min(secondsUntilNextDue, 1)) * 1000)))
+                }
+            }
+            for await _ in due {
+                if Task.isCancelled { break }
+                await deliverDue()
+            }
+            group.cancelAll()
         }
+    }
+
+    private var secondsUntilNextDue: Double {
+        let next = state.withLock { s in s.items.values.map(\.nextAttempt).min() }
+        return next.map { max(0, $0.timeIntervalSince(Date())) } ?? 1
     }
 
     /// One pass: drops expired items, sends what is due (one association per destination), and returns the

@@ -127,3 +127,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
         destination ?? peers.first { $0.aeTitle == callingAETitle }
     }
 }
+
+extension Outbox.Settings {
+    /// The outbox's policy as configured under `outbox:`.
+    package init(_ c: ServiceConfiguration) {
+        self.init(retryInitialSeconds: c.outbox.retryInitialSeconds, retryMaxSeconds: c.outbox.retryMaxSeconds,
+                  expirySeconds: c.outbox.expiryHours * 3600, callingAETitle: c.outbox.callingAETitle,
+                  timeoutSeconds: c.outbox.sendTimeoutSeconds)
+    }
+}

@@ -60,16 +60,16 @@ struct DaemonBackpressureTests {
         #expect(try await PythonPeer.run(["make-classic", series, "--count", "6"]).status == 0)
         let sent = try await PythonPeer.run(["send", series, "--port", "\(daemon.port)"]).json()
         #expect((sent["statuses"] as? [Int]) == Array(repeating: 0, count: 6), "\(sent)")
-        try await Self.waitFor { planning.started == 1 && daemon.pressure.withLock { $0.busy } }
-        #expect(daemon.pressure.withLock { $0 } == (queued: 1, busy: true))
+        try await Self.waitFor { planning.started == 1 && daemon.queue.pressure.withLock { $0.busy } }
+        #expect(daemon.queue.pressure.withLock { $0 } == (queued: 1, busy: true))
 
         let refused = try await PythonPeer.run(["negotiate", SOPClass.mrImageStorage, "--port", "\(daemon.port)"]).json()
         #expect(refused["rejected"] as? Bool == true, "\(refused)")
 
         planning.open()
-        try await Self.waitFor { !daemon.pressure.withLock { $0.busy } }
+        try await Self.waitFor { !daemon.queue.pressure.withLock { $0.busy } }
         let accepted = try await PythonPeer.run(["negotiate", SOPClass.mrImageStorage, "--port", "\(daemon.port)"]).json()
         #expect(accepted["established"] as? Bool == true, "\(accepted)")
-        #expect(daemon.pressure.withLock { $0.queued } == 0)
+        #expect(daemon.queue.pressure.withLock { $0.queued } == 0)
     }
 }

@@ -50,7 +50,7 @@ import SpinePlanTestSupport
         #expect(ServiceConfiguration().outbox.sendTimeoutSeconds == 60)
         #expect(Outbox.Settings().timeoutSeconds == 60)
         let parsed = try ConfigurationFile.parse("outbox:\n  send_timeout_s: 90\n", environment: [:])
-        #expect(SpinePlanDaemon.outboxSettings(parsed).timeoutSeconds == 90)
+        #expect(Outbox.Settings(parsed).timeoutSeconds == 90)
         #expect(throws: ConfigurationError.self) { try ConfigurationFile.parse("outbox:\n  send_timeout_s: 0\n", environment: [:]) }
     }
 

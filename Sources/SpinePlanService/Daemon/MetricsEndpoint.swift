@@ -2,9 +2,10 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `GET /metrics` over HTTP for Prometheus, on its own address (loopback by default); every other path is 404.
-public final class MetricsEndpoint: Sendable {
+public final class MetricsEndpoint: Service {
     private let server: HTTPServer
 
     public init(bind: String, port: Int, metrics: DaemonMetrics, logger: Logger) throws(DaemonError) {
@@ -20,22 +21,29 @@ public final class MetricsEndpoint: Sendable {
 
     private let metrics: DaemonMetrics
 
-    /// Starts serving and returns once the socket listens, or throws when it cannot (address in use, say).
-    public func start() async throws(DaemonError) -> Task<Void, Never> {
+    /// Serves until graceful shutdown; throws when it cannot listen (address in use, say).
+    public func run() async throws {
         let metrics = self.metrics
         await server.appendRoute("GET /metrics") { _ in
             HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                          body: Data(metrics.exposition()))
         }
         let server = self.server
-        let task = Task { _ = try? await server.run() }
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
+        } catch {
+            throw DaemonError(.listen, "metrics endpoint: cannot listen: \(error)")
+        }
+    }
+
+    /// Returns once the socket listens; throws when it does not within 10 s.
+    func waitUntilListening() async throws(DaemonError) {
         do {
             try await server.waitUntilListening(timeout: 10)
         } catch {
-            task.cancel()
             throw DaemonError(.listen, "metrics endpoint: cannot listen: \(error)")
         }
-        return task
     }
 
     /// The port it listens on (the one asked for, or the kernel's choice for 0).
@@ -46,7 +54,6 @@ public final class MetricsEndpoint: Sendable {
         }
     }
 
-    public func stop() async { await server.stop(timeout: 1) }
 }
 
 /// FlyingFox's log lines into swift-log: its per-request chatter at debug, its failures as they are.

@@ -1,15 +1,37 @@
 import CDCMTK
+import Foundation
 
-/// A DICOM object held by DCMTK: owns the C handle and frees it once.
-public final class DICOMObject: @unchecked Sendable {
-    // @unchecked: the handle is only touched through this object, which callers never share across threads while mutating.
-    let handle: OpaquePointer
+/// A DICOM object held by DCMTK: owns the C handle, frees it once, and lets one thread at a time touch it.
+public final class DICOMObject: Sendable {
+    /// DCMTK's datasets are not thread-safe; every call into one, through the object or its items, holds this lock.
+    /// (NSLock, not Mutex: Mutex's `sending` results do not fit C calls that return pointers into the dataset.)
+    private let lock = NSLock()
+    private let dataset: Address
 
-    init(adopting handle: OpaquePointer) {
-        self.handle = handle
+    /// The dataset's address: immutable, and only dereferenced under `lock`.
+    private struct Address: @unchecked Sendable {
+        let pointer: OpaquePointer
     }
 
-    deinit { spdcm_dataset_free(handle) }
+    init(adopting handle: OpaquePointer) {
+        dataset = Address(pointer: handle)
+    }
+
+    deinit { spdcm_dataset_free(dataset.pointer) }
+
+    /// Runs `body` with the C handle, under the object's lock.
+    func withHandle<T, E: Error>(_ body: (OpaquePointer) throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(dataset.pointer)
+    }
+
+    /// Runs `body` with the C handles of all `objects`, each under its lock, in order.
+    static func withHandles<T>(_ objects: ArraySlice<DICOMObject>, _ taken: [OpaquePointer] = [],
+                               _ body: ([OpaquePointer]) -> T) -> T {
+        guard let first = objects.first else { return body(taken) }
+        return first.withHandle { h in withHandles(objects.dropFirst(), taken + [h], body) }
+    }
 
     /// A new, empty object.
     public convenience init() throws(DICOMError) {
@@ -36,12 +58,12 @@ public final class DICOMObject: @unchecked Sendable {
     }
 
     /// The top-level dataset.
-    public var root: DICOMItem { DICOMItem(pointer: spdcm_dataset_root(handle), owner: self) }
+    public var root: DICOMItem { DICOMItem(pointer: withHandle { spdcm_dataset_root($0) }, owner: self) }
 
     /// Writes a Part 10 file (Explicit VR Little Endian).
     public func write(toFile path: String) throws(DICOMError) {
         var error = spdcm_error()
-        guard spdcm_dataset_save_file(handle, path, &error) else { throw DICOMError(error) }
+        guard withHandle({ spdcm_dataset_save_file($0, path, &error) }) else { throw DICOMError(error) }
     }
 
     /// The dataset encoded without a meta header.
@@ -49,7 +71,7 @@ public final class DICOMObject: @unchecked Sendable {
         var error = spdcm_error()
         var bytes: UnsafeMutablePointer<UInt8>?
         var length = 0
-        guard spdcm_dataset_encode(handle, transferSyntax, &bytes, &length, &error), let bytes else {
+        guard withHandle({ spdcm_dataset_encode($0, transferSyntax, &bytes, &length, &error) }), let bytes else {
             throw DICOMError(error)
         }
         defer { spdcm_free(bytes) }
@@ -57,14 +79,18 @@ public final class DICOMObject: @unchecked Sendable {
     }
 }
 
-/// A dataset or sequence item inside a `DICOMObject`; it keeps its owner alive.
+/// A dataset or sequence item inside a `DICOMObject`; it keeps its owner alive and calls in under its lock.
 public struct DICOMItem {
     let pointer: OpaquePointer
     let owner: DICOMObject
 
+    private func locked<T, E: Error>(_ body: (OpaquePointer) throws(E) -> T) throws(E) -> T {
+        try owner.withHandle { (_: OpaquePointer) throws(E) -> T in try body(pointer) }
+    }
+
     /// The whole value as text (multiple values joined by backslash), or nil when absent.
     public func string(_ tag: Tag) -> String? {
-        guard let c = spdcm_item_get_string(pointer, tag.group, tag.element) else { return nil }
+        guard let c = locked({ spdcm_item_get_string($0, tag.group, tag.element) }) else { return nil }
         defer { spdcm_free(c) }
         return String(cString: c)
     }
@@ -96,31 +122,33 @@ public struct DICOMItem {
         return nil
     }
 
-    public func contains(_ tag: Tag) -> Bool { spdcm_item_has(pointer, tag.group, tag.element) }
+    public func contains(_ tag: Tag) -> Bool { locked { spdcm_item_has($0, tag.group, tag.element) } }
 
     /// Raw value bytes in host byte order, copied out.
     public func bytes(_ tag: Tag) -> [UInt8]? {
-        var ptr: UnsafePointer<UInt8>?
-        var length = 0
-        guard spdcm_item_get_bytes(pointer, tag.group, tag.element, &ptr, &length), let ptr else { return nil }
-        return Array(UnsafeBufferPointer(start: ptr, count: length))
+        locked { p -> [UInt8]? in
+            var ptr: UnsafePointer<UInt8>?
+            var length = 0
+            guard spdcm_item_get_bytes(p, tag.group, tag.element, &ptr, &length), let ptr else { return nil }
+            return Array(UnsafeBufferPointer(start: ptr, count: length))
+        }
     }
 
-    public func sequenceCount(_ tag: Tag) -> Int { spdcm_item_sequence_count(pointer, tag.group, tag.element) }
+    public func sequenceCount(_ tag: Tag) -> Int { locked { spdcm_item_sequence_count($0, tag.group, tag.element) } }
 
     public func sequenceItem(_ tag: Tag, _ index: Int) -> DICOMItem? {
-        guard index >= 0, let p = spdcm_item_sequence_item(pointer, tag.group, tag.element, index) else { return nil }
+        guard index >= 0, let p = locked({ spdcm_item_sequence_item($0, tag.group, tag.element, index) }) else { return nil }
         return DICOMItem(pointer: p, owner: owner)
     }
 
     public func set(_ tag: Tag, _ value: String) throws(DICOMError) {
         var error = spdcm_error()
-        guard spdcm_item_put_string(pointer, tag.group, tag.element, value, &error) else { throw DICOMError(error) }
+        guard locked({ spdcm_item_put_string($0, tag.group, tag.element, value, &error) }) else { throw DICOMError(error) }
     }
 
     public func set(_ tag: Tag, uint16 value: UInt16) throws(DICOMError) {
         var error = spdcm_error()
-        guard spdcm_item_put_uint16(pointer, tag.group, tag.element, value, &error) else { throw DICOMError(error) }
+        guard locked({ spdcm_item_put_uint16($0, tag.group, tag.element, value, &error) }) else { throw DICOMError(error) }
     }
 
     public func set(_ tag: Tag, numbers: [Double]) throws(DICOMError) {
@@ -129,19 +157,19 @@ public struct DICOMItem {
 
     public func set(_ tag: Tag, words: [UInt16]) throws(DICOMError) {
         var error = spdcm_error()
-        let ok = words.withUnsafeBufferPointer { spdcm_item_put_words(pointer, tag.group, tag.element, $0.baseAddress!, $0.count, &error) }
+        let ok = locked { p in words.withUnsafeBufferPointer { spdcm_item_put_words(p, tag.group, tag.element, $0.baseAddress!, $0.count, &error) } }
         guard ok else { throw DICOMError(error) }
     }
 
     public func set(_ tag: Tag, bytes: [UInt8]) throws(DICOMError) {
         var error = spdcm_error()
-        let ok = bytes.withUnsafeBufferPointer { spdcm_item_put_bytes(pointer, tag.group, tag.element, $0.baseAddress!, $0.count, &error) }
+        let ok = locked { p in bytes.withUnsafeBufferPointer { spdcm_item_put_bytes(p, tag.group, tag.element, $0.baseAddress!, $0.count, &error) } }
         guard ok else { throw DICOMError(error) }
     }
 
     public func set(_ tag: Tag, float64s: [Double]) throws(DICOMError) {
         var error = spdcm_error()
-        let ok = float64s.withUnsafeBufferPointer { spdcm_item_put_float64s(pointer, tag.group, tag.element, $0.baseAddress!, $0.count, &error) }
+        let ok = locked { p in float64s.withUnsafeBufferPointer { spdcm_item_put_float64s(p, tag.group, tag.element, $0.baseAddress!, $0.count, &error) } }
         guard ok else { throw DICOMError(error) }
     }
 
@@ -149,13 +177,13 @@ public struct DICOMItem {
     @discardableResult
     public func appendItem(_ tag: Tag) throws(DICOMError) -> DICOMItem {
         var error = spdcm_error()
-        guard let p = spdcm_item_append_sequence_item(pointer, tag.group, tag.element, &error) else { throw DICOMError(error) }
+        guard let p = locked({ spdcm_item_append_sequence_item($0, tag.group, tag.element, &error) }) else { throw DICOMError(error) }
         return DICOMItem(pointer: p, owner: owner)
     }
 
     public func setEmpty(_ tag: Tag) throws(DICOMError) {
         var error = spdcm_error()
-        guard spdcm_item_put_empty_sequence(pointer, tag.group, tag.element, &error) else { throw DICOMError(error) }
+        guard locked({ spdcm_item_put_empty_sequence($0, tag.group, tag.element, &error) }) else { throw DICOMError(error) }
     }
 }
 

@@ -39,11 +39,12 @@ public struct StorageSCU: Sendable {
         guard !objects.isEmpty else { return Outcome(statuses: [], failure: nil) }
         var statuses = [UInt16](repeating: 0xFFFF, count: objects.count)
         var error = spdcm_error()
-        let handles: [OpaquePointer] = objects.map { $0.handle }
-        let ok = withConfig(peer) { config in
-            handles.withUnsafeBufferPointer { hs in
-                statuses.withUnsafeMutableBufferPointer { st in
-                    spdcm_scu_store(&config, hs.baseAddress!, hs.count, st.baseAddress!, &error)
+        let ok = DICOMObject.withHandles(objects[...]) { handles in
+            withConfig(peer) { config in
+                handles.withUnsafeBufferPointer { hs in
+                    statuses.withUnsafeMutableBufferPointer { st in
+                        spdcm_scu_store(&config, hs.baseAddress!, hs.count, st.baseAddress!, &error)
+                    }
                 }
             }
         }

@@ -3,9 +3,9 @@ import Foundation
 
 /// The V-Net as a list of oneDNN primitives built once for one input shape, with all memory allocated up front.
 ///
-/// Confined to the inference thread: every oneDNN call, including `destroy()`, must come from that one thread,
-/// because oneDNN's OpenMP runtime keeps per-thread state. That confinement is why it is `@unchecked Sendable`.
-final class CompiledVNet: @unchecked Sendable {
+/// Confined to the inference thread, which owns it: every oneDNN call, including `destroy()`, must come from that
+/// one thread, because oneDNN's OpenMP runtime keeps per-thread state. It is not Sendable, and never sent.
+final class CompiledVNet {
     /// One primitive execution.
     struct Step {
         var name: String

@@ -21,30 +21,35 @@ public final class Localizer: Sendable {
     public let loadMilliseconds: Double
     let preprocessor: Preprocessor
     let postprocessor: Postprocessor
-    private let thread: InferenceThread
-    private let network: CompiledVNet
+    /// Owns the compiled network; every run goes through its one queue, so runs are serialised in arrival order.
+    private let thread: InferenceThread<CompiledVNet>
     private let logger: Logger
-    private let gate = PipelineGate()
 
-    private init(weights: ModelWeights, network: CompiledVNet, thread: InferenceThread, loadMilliseconds: Double, logger: Logger) {
+    private init(weights: ModelWeights, precision: Precision, inputSize: SIMD3<Int>, steps: Int,
+                 thread: InferenceThread<CompiledVNet>, loadMilliseconds: Double, logger: Logger) {
         modelName = weights.modelName
-        path = network.precision
+        path = precision
         sidecar = weights.sidecar
         architecture = weights.architecture
-        inputSize = network.size
+        self.inputSize = inputSize
+        primitiveCount = steps
         self.loadMilliseconds = loadMilliseconds
         let shape = weights.sidecar.inputGrid.shapeDHW
         preprocessor = Preprocessor(modelGrid: ModelGrid(shape: SIMD3(shape[2], shape[1], shape[0]),
                                                          inPlaneSpacing: weights.sidecar.inputGrid.inPlaneSpacingMillimetres))
         postprocessor = Postprocessor(classNames: weights.sidecar.classes)
-        self.network = network
         self.thread = thread
         self.logger = logger
     }
 
+    /// oneDNN primitives built at load.
+    let primitiveCount: Int
+
     deinit {
-        let network = network
-        thread.submit { network.destroy() }
+        thread.submit { network in
+            network?.destroy()
+            network = nil
+        }
         thread.stop()
     }
 
@@ -68,10 +73,10 @@ public final class Localizer: Sendable {
     @_spi(Diagnostics) public static func load(weights path: String, precision: Precision, inputSizeDHW: SIMD3<Int>?,
                              logger: Logger) async throws(ModelError) -> Localizer {
         let start = DispatchTime.now().uptimeNanoseconds
-        let thread = InferenceThread()
-        let built: (ModelWeights, CompiledVNet)
+        let thread = InferenceThread<CompiledVNet>()
+        let built: (weights: ModelWeights, precision: Precision, size: SIMD3<Int>, steps: Int)
         do {
-            built = try await thread.run { () throws(ModelError) -> (ModelWeights, CompiledVNet) in
+            built = try await thread.run { (network: inout CompiledVNet?) throws(ModelError) in
                 let weights = try ModelWeights.load(weights: path)
                 let chosen: Precision
                 switch precision {
@@ -89,17 +94,20 @@ public final class Localizer: Sendable {
                 guard size.x > 0, size.y > 0, size.z > 0, size % total == .zero else {
                     throw ModelError(.badInput, "input size \(size) is not a multiple of the network's total stride \(total)")
                 }
-                return (weights, try CompiledVNet(weights: weights, precision: chosen, size: size))
+                let compiled = try CompiledVNet(weights: weights, precision: chosen, size: size)
+                network = compiled
+                return (weights, compiled.precision, compiled.size, compiled.steps.count)
             }
         } catch {
             thread.stop()
             throw error
         }
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        let localizer = Localizer(weights: built.0, network: built.1, thread: thread, loadMilliseconds: milliseconds, logger: logger)
+        let localizer = Localizer(weights: built.weights, precision: built.precision, inputSize: built.size, steps: built.steps,
+                                  thread: thread, loadMilliseconds: milliseconds, logger: logger)
         logger.info("localizer model loaded", metadata: [
             "model": "\(localizer.modelName)", "precision": "\(localizer.path.rawValue)", "isa": "\(DNNL.isaName)",
-            "primitives": "\(built.1.steps.count)", "load_ms": "\(Int(milliseconds.rounded()))",
+            "primitives": "\(built.steps)", "load_ms": "\(Int(milliseconds.rounded()))",
         ])
         if ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil {
             // libgomp reads this only at process start, so it cannot be set from here.
@@ -110,37 +118,39 @@ public final class Localizer: Sendable {
 
     /// Segments one sagittal localizer stack. Slices that are not one parallel stack throw `.badInput`.
     ///
-    /// Runs are serialised: preprocessing uses both cores, and nothing may compete with the network for them.
+    /// The whole run is one job on the inference thread, so runs are serialised in arrival order: preprocessing
+    /// spreads over both cores, and nothing may compete with the network for them.
     public func segment(sagittal slices: [Slice]) async throws(ModelError) -> LocalizerResult {
-        await gate.enter()
-        let result: Result<LocalizerResult, ModelError>
-        do { result = .success(try await run(slices)) } catch { result = .failure(error) }
-        await gate.leave()
-        return try result.get()
+        let preprocessor = preprocessor
+        let postprocessor = postprocessor
+        let inputSize = inputSize
+        let result = try await thread.run { (network: inout CompiledVNet?) throws(ModelError) in
+            let network = try Self.loaded(network)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let prepared = try preprocessor.prepare(slices)
+            guard prepared.grid.size == SIMD3(inputSize.z, inputSize.y, inputSize.x) else {
+                throw ModelError(.badInput, "the model grid \(prepared.grid.size) does not match the network input \(inputSize)")
+            }
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            let probabilities = try network.forward(prepared.values)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            let segmentation = postprocessor.segmentation(probabilities: probabilities, grid: prepared.grid)
+            let t3 = DispatchTime.now().uptimeNanoseconds
+            let timings = LocalizerResult.Timings(preprocessMilliseconds: Double(t1 - t0) / 1e6,
+                                                  inferenceMilliseconds: Double(t2 - t1) / 1e6,
+                                                  postprocessMilliseconds: Double(t3 - t2) / 1e6)
+            return LocalizerResult(segmentation: segmentation, grid: prepared.grid, timings: timings)
+        }
+        logger.debug("localizer run", metadata: [
+            "preprocess_ms": "\(result.timings.preprocessMilliseconds)", "inference_ms": "\(result.timings.inferenceMilliseconds)",
+            "postprocess_ms": "\(result.timings.postprocessMilliseconds)",
+        ])
+        return result
     }
 
-    private func run(_ slices: [Slice]) async throws(ModelError) -> LocalizerResult {
-        let preprocessor = preprocessor
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let prepared = try await Self.onDispatch { () throws(ModelError) in try preprocessor.prepare(slices) }
-        guard prepared.grid.size == SIMD3(inputSize.z, inputSize.y, inputSize.x) else {
-            throw ModelError(.badInput, "the model grid \(prepared.grid.size) does not match the network input \(inputSize)")
-        }
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        let probabilities = try await forward(prepared.values)
-        let t2 = DispatchTime.now().uptimeNanoseconds
-        let postprocessor = postprocessor
-        let segmentation = try await Self.onDispatch { () throws(ModelError) in
-            postprocessor.segmentation(probabilities: probabilities, grid: prepared.grid)
-        }
-        let t3 = DispatchTime.now().uptimeNanoseconds
-        let timings = LocalizerResult.Timings(preprocessMilliseconds: Double(t1 - t0) / 1e6, inferenceMilliseconds: Double(t2 - t1) / 1e6,
-                                              postprocessMilliseconds: Double(t3 - t2) / 1e6)
-        logger.debug("localizer run", metadata: [
-            "preprocess_ms": "\(timings.preprocessMilliseconds)", "inference_ms": "\(timings.inferenceMilliseconds)",
-            "postprocess_ms": "\(timings.postprocessMilliseconds)",
-        ])
-        return LocalizerResult(segmentation: segmentation, grid: prepared.grid, timings: timings)
+    private static func loaded(_ network: CompiledVNet?) throws(ModelError) -> CompiledVNet {
+        guard let network else { throw ModelError(.engineFailure, "the network has been released") }
+        return network
     }
 
     /// The network's outputs in PyTorch's layout, for parity checks.
@@ -155,15 +165,15 @@ public final class Localizer: Sendable {
     /// `[D, H, W, classes]`, for a C-order `[D, H, W]` input of `inputSize`.
     @_spi(Diagnostics) public func forward(_ values: [Float]) async throws(ModelError) -> [Float] {
         try checkInput(values)
-        let network = network
-        return try await thread.run { () throws(ModelError) in try network.forward(values) }
+        return try await thread.run { (network: inout CompiledVNet?) throws(ModelError) in try Self.loaded(network).forward(values) }
     }
 
     /// Runs the network and returns logits and probabilities reordered to `[classes, D, H, W]`.
     @_spi(Diagnostics) public func forwardChannelsFirst(_ values: [Float]) async throws(ModelError) -> Output {
         try checkInput(values)
-        let network = network
-        let result = try await thread.run { () throws(ModelError) in try network.forwardChannelsFirst(values) }
+        let result = try await thread.run { (network: inout CompiledVNet?) throws(ModelError) in
+            try Self.loaded(network).forwardChannelsFirst(values)
+        }
         return Output(probabilities: result.probabilities, logits: result.logits)
     }
 
@@ -175,16 +185,8 @@ public final class Localizer: Sendable {
 
     /// One profiled forward pass: per primitive name, implementation, wall ms and convolution FLOPs.
     @_spi(Diagnostics) public func profile(_ values: [Float]) async throws(ModelError) -> [(name: String, implementation: String, milliseconds: Double, flops: Double)] {
-        let network = network
-        return try await thread.run { () throws(ModelError) in
-            try network.profile(values).map { ($0.step.name, $0.step.implementation, $0.milliseconds, $0.step.flops) }
+        return try await thread.run { (network: inout CompiledVNet?) throws(ModelError) in
+            try Self.loaded(network).profile(values).map { ($0.step.name, $0.step.implementation, $0.milliseconds, $0.step.flops) }
         }
-    }
-
-    private static func onDispatch<T: Sendable>(_ body: @escaping @Sendable () throws(ModelError) -> T) async throws(ModelError) -> T {
-        let result: Result<T, ModelError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: Result(catching: body)) }
-        }
-        return try result.get()
     }
 }

@@ -177,9 +177,9 @@ public final class Outbox: Service {
         guard !objects.isEmpty else { return }
         let settings = state.withLock { $0.settings }
         let scu = StorageSCU(callingAETitle: settings.callingAETitle, timeoutSeconds: settings.timeoutSeconds)
-        let boxed = UncheckedObjects(objects: objects)
+        let batch = objects
         let outcome: StorageSCU.Outcome = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: scu.storeEach(boxed.objects, to: peer)) }
+            DispatchQueue.global().async { continuation.resume(returning: scu.storeEach(batch, to: peer)) }
         }
         // Each object counts on its own: what the peer acknowledged is never sent again.
         let delivered = sendable.indices.filter { outcome.delivered($0) }.map { sendable[$0] }
@@ -283,9 +283,4 @@ public final class Outbox: Service {
     private func path(_ id: String, _ ext: String) -> String {
         (directory as NSString).appendingPathComponent("\(id).\(ext)")
     }
-}
-
-/// DICOMObject is not Sendable-checked; the outbox hands these to one send call and never touches them again.
-private struct UncheckedObjects: @unchecked Sendable {
-    var objects: [DICOMObject]
 }

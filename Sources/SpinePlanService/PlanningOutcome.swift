@@ -2,7 +2,7 @@ import SpinePlanDICOM
 import SpinePlanPlanner
 
 /// What planning one localizer produced: the plan and the objects to send back, or why there are none.
-public struct PlanningOutcome: @unchecked Sendable {
+public struct PlanningOutcome: Sendable {
     public var plan: ScanPlan?
     /// The Comprehensive 3D SR; nil when planning failed before a report could be made.
     public var report: DICOMObject?

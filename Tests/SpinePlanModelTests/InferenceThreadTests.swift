@@ -3,55 +3,55 @@ import Synchronization
 import Testing
 @testable import SpinePlanModel
 
-/// The one-thread job queue that all oneDNN work goes through, and the gate that serialises localizer runs.
+/// The one-thread job queue that all oneDNN work goes through, and the resident it owns.
 @Suite struct InferenceThreadTests {
-    @Test("jobs from many tasks all run on one thread, in order per submitter, and typed errors come back")
+    @Test("jobs from many tasks all run on one thread, one at a time, and typed errors come back")
     func oneThread() async throws {
-        let thread = InferenceThread(name: "test.inference")
+        let thread = InferenceThread<Int>(name: "test.inference")
         defer { thread.stop() }
-        let threads = try await withThrowingTaskGroup(of: [UInt].self) { group in
+        let seen = try await withThrowingTaskGroup(of: [(thread: UInt, count: Int)].self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    var seen: [UInt] = []
-                    for _ in 0..<20 { seen.append(try await thread.run { UInt(bitPattern: Int(bitPattern: pthread_self())) }) }
+                    var seen: [(UInt, Int)] = []
+                    for _ in 0..<20 {
+                        seen.append(try await thread.run { (resident: inout Int?) in
+                            // Not atomic on purpose: two jobs at once would lose counts.
+                            let before = resident ?? 0
+                            usleep(50)
+                            resident = before + 1
+                            return (UInt(bitPattern: Int(bitPattern: pthread_self())), before + 1)
+                        })
+                    }
                     return seen
                 }
             }
-            var all: [UInt] = []
-            for try await seen in group { all += seen }
+            var all: [(thread: UInt, count: Int)] = []
+            for try await part in group { all += part }
             return all
         }
-        #expect(threads.count == 160)
-        #expect(Set(threads).count == 1)
-        #expect(threads.first != UInt(bitPattern: Int(bitPattern: pthread_self())))
+        #expect(seen.count == 160)
+        #expect(Set(seen.map(\.thread)).count == 1)
+        #expect(seen.first?.thread != UInt(bitPattern: Int(bitPattern: pthread_self())))
+        #expect(Set(seen.map(\.count)) == Set(1...160), "a job saw another one's half-done update")
         let error = await #expect(throws: ModelError.self) {
-            _ = try await thread.run { () throws(ModelError) -> Int in throw ModelError(.engineFailure, "boom") }
+            _ = try await thread.run { (_: inout Int?) throws(ModelError) -> Int in throw ModelError(.engineFailure, "boom") }
         }
         #expect(error?.message == "boom")
     }
 
-    @Test("the gate lets one run through at a time and every waiter in")
-    func gate() async {
-        let gate = PipelineGate()
-        let inside = Occupancy()
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<12 {
-                group.addTask {
-                    await gate.enter()
-                    inside.state.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
-                    await Task.yield()
-                    inside.state.withLock { $0.now -= 1; $0.done += 1 }
-                    await gate.leave()
-                }
-            }
-        }
-        let final = inside.state.withLock { $0 }
-        #expect(final.most == 1)
-        #expect(final.done == 12)
+    @Test("after stop, queued jobs finish and new ones fail with an error instead of hanging")
+    func stop() async throws {
+        let thread = InferenceThread<Int>(name: "test.inference.stop")
+        let finished = Mutex(false)
+        #expect(thread.submit { resident in
+            usleep(100_000)
+            resident = 7
+            finished.withLock { $0 = true }
+        })
+        thread.stop()
+        #expect(!thread.submit { _ in })
+        await #expect(throws: ModelError.self) { _ = try await thread.run { (_: inout Int?) in 1 } }
+        for _ in 0..<200 where !finished.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(finished.withLock { $0 }, "the job queued before stop() did not run")
     }
-}
-
-/// How many runs are inside the gate now, at most, and in total.
-final class Occupancy: Sendable {
-    let state = Mutex((now: 0, most: 0, done: 0))
 }

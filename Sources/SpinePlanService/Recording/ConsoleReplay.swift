@@ -85,10 +85,10 @@ public final class ConsoleReplay: Sendable {
                 let due = started + .milliseconds(Int64(group.offset * 1000))
                 if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
             }
-            let batch = UncheckedObjects(objects: group.objects)
+            let batch = group.objects
             // The clock is read where the responses arrive, not after this task resumes.
             let outcome: Result<ContinuousClock.Instant, DICOMError> = await Task.detached {
-                do throws(DICOMError) { try scu.store(batch.objects, to: target); return .success(.now) } catch { return .failure(error) }
+                do throws(DICOMError) { try scu.store(batch, to: target); return .success(.now) } catch { return .failure(error) }
             }.value
             switch outcome {
             case .success(let instant): lastResponse = instant
@@ -124,11 +124,6 @@ public final class ConsoleReplay: Sendable {
               let pixels = root.bytes(.pixelData), pixels.count >= rows * columns * 3 else { return nil }
         return PNGEncoder.rgb(width: columns, height: rows, pixels: Array(pixels.prefix(rows * columns * 3)))
     }
-}
-
-/// DICOM objects handed to the sending thread; nothing else touches them meanwhile.
-private struct UncheckedObjects: @unchecked Sendable {
-    let objects: [DICOMObject]
 }
 
 /// The console's receiving side: keeps SRs by study until a replay asks for them.

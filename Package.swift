@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // SHA-256 of recorded files (QA); BoringSSL's, not one of our own.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -37,20 +39,30 @@ let package = Package(
             name: "SpinePlanDICOM",
             dependencies: ["CDCMTK", "CZlib", "SpinePlanGeometry", .product(name: "Logging", package: "swift-log")]
         ),
+        // Tools: the virtual scanner (synthetic sessions and their DICOM files) and QA (recording, replay,
+        // de-identified export). No product module depends on them; `scripts/module-graph.py --check` enforces it.
         .target(
             name: "SpinePlanScanner",
             dependencies: ["SpinePlanGeometry", "SpinePlanDICOM", "CZlib"]
         ),
         .target(
+            name: "SpinePlanQA",
+            dependencies: [
+                "SpinePlanService", "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanPlanner",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "SpinePlanModel",
-            dependencies: ["CDNNL", "SpinePlanGeometry", "SpinePlanDICOM", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CDNNL", "SpinePlanGeometry", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Weights")]
         ),
         .target(name: "SpinePlanPlanner", dependencies: ["SpinePlanGeometry"]),
         .target(
             name: "SpinePlanService",
             dependencies: [
-                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanScanner", "SpinePlanModel", "SpinePlanPlanner", "CSystemd",
+                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanModel", "SpinePlanPlanner", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "spineplan",
             dependencies: [
-                "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanPlanner",
+                "SpinePlanService", "SpinePlanQA", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanPlanner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +84,7 @@ let package = Package(
         ),
         .target(
             name: "SpinePlanTestSupport",
-            dependencies: ["SpinePlanGeometry"]
+            dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "SpinePlanGeometryTests", dependencies: ["SpinePlanGeometry"]),
         .testTarget(
@@ -88,8 +100,13 @@ let package = Package(
             dependencies: ["SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "SpinePlanQATests",
+            dependencies: ["SpinePlanQA", "SpinePlanService", "SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "SpinePlanDICOMTests",
-            dependencies: ["SpinePlanDICOM", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SpinePlanDICOM", "SpinePlanScanner", "SpinePlanTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SpinePlanCLITests",

@@ -45,4 +45,12 @@ public struct Slice: Sendable {
 
     /// The study this slice belongs to.
     public var studyInstanceUID: String { patientStudy.studyInstanceUID }
+
+    /// Where the slice lies and its pixels, without patient or DICOM fields: what the model and planner take.
+    public var image: LocalizerImage { LocalizerImage(plane: plane, pixels: pixels) }
+
+    /// In acquisition order: by instance number, then frame number.
+    public static func acquisitionOrder(_ a: Slice, _ b: Slice) -> Bool {
+        (a.instanceNumber ?? 0, a.frameNumber ?? 0) < (b.instanceNumber ?? 0, b.frameNumber ?? 0)
+    }
 }

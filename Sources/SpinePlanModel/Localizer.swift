@@ -1,7 +1,6 @@
 import Dispatch
 import Foundation
 import Logging
-import SpinePlanDICOM
 import SpinePlanGeometry
 
 /// The spine localizer: a V-Net on oneDNN that segments a sagittal localizer stack into named levels.
@@ -116,11 +115,12 @@ public final class Localizer: Sendable {
         return localizer
     }
 
-    /// Segments one sagittal localizer stack. Slices that are not one parallel stack throw `.badInput`.
+    /// Segments one sagittal localizer stack, in acquisition order. Slices that are not one parallel stack throw
+    /// `.badInput`.
     ///
     /// The whole run is one job on the inference thread, so runs are serialised in arrival order: preprocessing
     /// spreads over both cores, and nothing may compete with the network for them.
-    public func segment(sagittal slices: [Slice]) async throws(ModelError) -> LocalizerResult {
+    public func segment(sagittal slices: [LocalizerImage]) async throws(ModelError) -> LocalizerResult {
         let preprocessor = preprocessor
         let postprocessor = postprocessor
         let inputSize = inputSize

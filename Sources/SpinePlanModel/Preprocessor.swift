@@ -1,5 +1,4 @@
 import Dispatch
-import SpinePlanDICOM
 import SpinePlanGeometry
 
 /// Turns a sagittal localizer stack into the network input: `ModelGrid` placement, resampling and normalisation.
@@ -10,23 +9,20 @@ public struct Preprocessor: Sendable {
         self.modelGrid = modelGrid
     }
 
-    /// The grid and its normalised values, C-order `[D, H, W]`. The slices must form one parallel stack in one frame
-    /// of reference, with pixel counts matching their planes, and carry some positive signal.
-    public func prepare(_ slices: [Slice]) throws(ModelError) -> (grid: VoxelGrid, values: [Float]) {
-        guard let first = slices.first else { throw ModelError(.badInput, "no sagittal slices to segment") }
+    /// The grid and its normalised values, C-order `[D, H, W]`. The images must form one parallel stack, with pixel
+    /// counts matching their planes, and carry some positive signal. One frame of reference is the caller's to check.
+    public func prepare(_ images: [LocalizerImage]) throws(ModelError) -> (grid: VoxelGrid, values: [Float]) {
+        guard let first = images.first else { throw ModelError(.badInput, "no sagittal slices to segment") }
         let normal = first.plane.normal
-        for slice in slices {
-            guard slice.pixels.count == slice.plane.rows * slice.plane.columns, slice.plane.rows >= 2, slice.plane.columns >= 2 else {
-                throw ModelError(.badInput, "slice \(slice.sopInstanceUID) has \(slice.pixels.count) pixels for a \(slice.plane.rows)×\(slice.plane.columns) plane")
+        for (index, image) in images.enumerated() {
+            guard image.pixels.count == image.plane.rows * image.plane.columns, image.plane.rows >= 2, image.plane.columns >= 2 else {
+                throw ModelError(.badInput, "slice \(index + 1) of \(images.count) has \(image.pixels.count) pixels for a \(image.plane.rows)×\(image.plane.columns) plane")
             }
-            guard abs(slice.plane.normal.dot(normal)) > 0.9999 else {
-                throw ModelError(.badInput, "slices are not one parallel stack: \(slice.sopInstanceUID) is tilted against \(first.sopInstanceUID)")
-            }
-            guard slice.frameOfReferenceUID == first.frameOfReferenceUID else {
-                throw ModelError(.badInput, "slices are not one stack: they span more than one frame of reference")
+            guard abs(image.plane.normal.dot(normal)) > 0.9999 else {
+                throw ModelError(.badInput, "slices are not one parallel stack: slice \(index + 1) of \(images.count) is tilted against the first")
             }
         }
-        let ordered = slices.sorted { ($0.instanceNumber ?? 0, $0.frameNumber ?? 0) < ($1.instanceNumber ?? 0, $1.frameNumber ?? 0) }
+        let ordered = images
         guard let grid = modelGrid.place(ordered.map(\.plane)) else {
             throw ModelError(.badInput, "the model grid cannot be placed on these slices")
         }

@@ -5,16 +5,16 @@ import Glibc
 
 /// Writes that survive a crash or power loss: temp file, fsync, rename, fsync of the directory.
 /// The outbox and QA recordings both write through here.
-enum DurableFile {
+package enum DurableFile {
     /// Why a durable write failed; callers wrap it in their own error type.
-    struct Failure: Error {
-        var message: String
+    package struct Failure: Error {
+        package var message: String
     }
 
-    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+    package static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     /// Makes a directory (and parents) with mode 0700.
-    static func makeDirectory(_ path: String) throws(Failure) {
+    package static func makeDirectory(_ path: String) throws(Failure) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -24,7 +24,7 @@ enum DurableFile {
     }
 
     /// Replaces `path` atomically with `bytes`, mode 0600.
-    static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
+    package static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(message: "cannot create \(temporary): \(describe(errno))") }
@@ -44,7 +44,7 @@ enum DurableFile {
     }
 
     /// fsyncs an already written temporary file, closes it, renames it over `path` and fsyncs the directory.
-    static func commit(temporary: String, to path: String) throws(Failure) {
+    package static func commit(temporary: String, to path: String) throws(Failure) {
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(message: "cannot reopen \(temporary): \(describe(errno))") }
         fchmod(fd, 0o600)

@@ -1,6 +1,6 @@
 extension Duration {
     /// The duration in seconds, for timings and arrival offsets.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+    package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
     /// The duration in milliseconds, for stage timings and latencies.
-    var milliseconds: Double { seconds * 1000 }
+    package var milliseconds: Double { seconds * 1000 }
 }

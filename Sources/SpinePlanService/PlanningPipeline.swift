@@ -68,9 +68,13 @@ public final class PlanningPipeline: ReloadablePlanning {
                                    failure: "the localizer has no sagittal slices")
         }
         let frames = Set(snapshot.slices.map(\.frameOfReferenceUID))
+        guard Set(sagittal.map(\.frameOfReferenceUID)).count == 1 else {
+            return PlanningOutcome(plan: nil, report: nil, overlay: nil, timings: total(),
+                                   failure: "localizer: the sagittal slices span more than one frame of reference")
+        }
         let result: LocalizerResult
         do {
-            result = try await localizer.segment(sagittal: sagittal)
+            result = try await localizer.segment(sagittal: sagittal.sorted(by: Slice.acquisitionOrder).map(\.image))
         } catch {
             return PlanningOutcome(plan: nil, report: nil, overlay: nil, timings: total(), failure: "localizer: \(error.message)")
         }
@@ -80,11 +84,11 @@ public final class PlanningPipeline: ReloadablePlanning {
         let (scanProtocol, wantsOverlay) = settings.withLock { $0 }
         let planStart = clock.now
         let coronal = snapshot.stack(.coronal).filter { $0.frameOfReferenceUID == sagittal[0].frameOfReferenceUID }
-            .map { CoronalImage(plane: $0.plane, pixels: $0.pixels) }
+            .map(\.image)
         var plan = Planner(protocol: scanProtocol, modelName: localizer.modelName,
                            minimumLevelProbability: localizer.sidecar.minimumLevelProbability ?? 0)
             .plan(segmentation: result.segmentation, coronal: coronal.isEmpty ? nil : coronal,
-                  sagittal: sagittal.map { SagittalImage(plane: $0.plane, pixels: $0.pixels) })
+                  sagittal: sagittal.map(\.image))
         if frames.count > 1 {
             plan.warnings.append("the localizer mixes \(frames.count) frames of reference; planned in the sagittal stack's")
         }

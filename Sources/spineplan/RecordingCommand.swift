@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpinePlanPlanner
+import SpinePlanQA
 import SpinePlanService
 
 /// `spineplan recording`: inspect and export recorded sessions.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpinePlanDICOM
+import SpinePlanQA
 import SpinePlanService
 
 /// `spineplan replay`: replays recorded sessions and reports regressions against what was recorded.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SpinePlanDICOM
+import SpinePlanQA
 import SpinePlanService
 
 /// `spineplan serve`: the daemon. Flags override the configuration file; without one it runs on embedded defaults.

@@ -3,6 +3,7 @@ import SpinePlanDICOM
 import SpinePlanGeometry
 import SpinePlanTestSupport
 import Testing
+import SpinePlanScanner
 
 @Suite(.enabled(if: PythonPeer.isAvailable, "needs the peer venv: run scripts/bootstrap.sh"))
 struct DICOMFileWriterTests {

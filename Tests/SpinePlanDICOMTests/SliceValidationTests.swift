@@ -2,6 +2,7 @@ import Foundation
 import SpinePlanDICOM
 import SpinePlanGeometry
 import Testing
+import SpinePlanScanner
 
 /// Issue 16 point 6: geometry no planner can use, and a modality other than MR, are refused at C-STORE with a
 /// status of their own, instead of being acknowledged and failing silently at planning.

@@ -3,6 +3,7 @@ import SpinePlanDICOM
 import SpinePlanGeometry
 import SpinePlanTestSupport
 import Testing
+import SpinePlanScanner
 
 /// A pynetdicom Storage SCP for one test.
 final class PeerSCP {

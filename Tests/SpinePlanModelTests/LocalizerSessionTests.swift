@@ -11,7 +11,7 @@ struct LocalizerSessionTests {
         let session = try SyntheticSession(seed: 21)
         defer { session.remove() }
         let localizer = try await Localizer.load(weights: ModelFiles.weights, logger: ModelFiles.logger)
-        let result = try await localizer.segment(sagittal: session.sagittal)
+        let result = try await localizer.segment(sagittal: session.sagittal.map(\.image))
         let shape = localizer.sidecar.inputGrid.shapeDHW
         #expect(result.grid.size == SIMD3(shape[2], shape[1], shape[0]))
         #expect(result.segmentation.classNames == localizer.sidecar.classes)
@@ -36,7 +36,7 @@ struct LocalizerSessionTests {
         let session = try SyntheticSession(seed: seed, labels: true)
         defer { session.remove() }
         let localizer = try await Localizer.load(weights: ModelFiles.weights, logger: ModelFiles.logger)
-        let result = try await localizer.segment(sagittal: session.sagittal)
+        let result = try await localizer.segment(sagittal: session.sagittal.map(\.image))
         let names = result.segmentation.classNames
         let confidence = try #require(result.segmentation.confidence)
         let predicted = Self.discCentres(result.segmentation.labels.voxels.map(Int.init), weights: confidence, grid: result.grid) {

@@ -10,11 +10,10 @@ import SpinePlanTestSupport
     /// A small grid: these checks are about input validation, not resampling cost.
     let preprocessor = Preprocessor(modelGrid: ModelGrid(shape: SIMD3(16, 16, 4), inPlaneSpacing: 2.5))
 
-    func slice(_ uid: String, x: Double, column: Vector3 = Vector3(0, 0, -1), pixels: Float = 100) -> Slice {
+    func slice(_ uid: String, x: Double, column: Vector3 = Vector3(0, 0, -1), pixels: Float = 100) -> LocalizerImage {
         let plane = ImagePlane(position: Vector3(x, -100, 100), rowDirection: Vector3(0, 1, 0), columnDirection: column,
                                pixelSpacing: SIMD2(1, 1), rows: 64, columns: 64)
-        return Slice(sopInstanceUID: uid, seriesInstanceUID: "1.2.3", frameOfReferenceUID: "1.2.3.4", plane: plane,
-                     patientStudy: PatientStudy(studyInstanceUID: "1.2"), pixels: [Float](repeating: pixels, count: 64 * 64))
+        return LocalizerImage(plane: plane, pixels: [Float](repeating: pixels, count: 64 * 64))
     }
 
     func code(_ body: () throws(ModelError) -> Void) -> ModelError.Code? {
@@ -26,14 +25,14 @@ import SpinePlanTestSupport
         }
     }
 
-    @Test("no slices, tilted slices, another frame of reference or no signal are bad input")
+    @Test("no slices, tilted slices, a plane that does not match its pixels or no signal are bad input")
     func badInput() {
         #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([]) } == .badInput)
         let tilted = slice("2", x: 4, column: Vector3(0.2, 0, -1).normalized)
         #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), tilted]) } == .badInput)
-        var elsewhere = slice("2", x: 4)
-        elsewhere.frameOfReferenceUID = "9.9"
-        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), elsewhere]) } == .badInput)
+        var cropped = slice("2", x: 4)
+        cropped.pixels.removeLast(64)
+        #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), cropped]) } == .badInput)
         #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0, pixels: 0)]) } == .badInput)
         #expect(code { () throws(ModelError) in _ = try preprocessor.prepare([slice("1", x: 0), slice("2", x: 4)]) } == nil)
     }
@@ -82,7 +81,7 @@ import SpinePlanTestSupport
     func gridParity(seed: UInt64) async throws {
         let session = try SyntheticSession(seed: seed)
         defer { session.remove() }
-        let swift = try Preprocessor(modelGrid: ModelGrid()).prepare(session.sagittal)
+        let swift = try Preprocessor(modelGrid: ModelGrid()).prepare(session.sagittal.map(\.image))
         let out = session.directory.appending("grid.npy")
         let run = try await Subprocess.run(PythonPeer.python, [Self.gridScript, session.summary.directory + "/localizer", "--out", out])
         try #require(run.status == 0, "grid.py: \(run.stderr)")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import SpinePlanDICOM
+import SpinePlanScanner
 import SpinePlanTestSupport
 @testable import SpinePlanService
 

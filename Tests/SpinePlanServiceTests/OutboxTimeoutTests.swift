@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 import SpinePlanDICOM
+import SpinePlanScanner
 import SpinePlanTestSupport
 @testable import SpinePlanService
 

@@ -1,6 +1,7 @@
 import Logging
 import Testing
 import SpinePlanDICOM
+import SpinePlanTestSupport
 import SpinePlanGeometry
 @testable import SpinePlanService
 

@@ -8,7 +8,6 @@ import Dispatch
 import Foundation
 import Logging
 @_spi(Diagnostics) import SpinePlanModel
-import SpinePlanDICOM
 import SpinePlanGeometry
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -83,12 +82,11 @@ print("first result     \(f1(firstResult)) ms from process start (load + primiti
 print("RSS with model   \(f1(afterFirst.rss)) MB (peak so far \(f1(afterFirst.peak)) MB)")
 
 // 2. Whole pipeline on a synthetic sagittal stack, to show pre- and post-processing costs.
-let stack = (0..<15).map { k -> Slice in
+let stack = (0..<15).map { k -> LocalizerImage in
     let plane = ImagePlane(position: Vector3(-28 + 4 * Double(k), -160, 160), rowDirection: Vector3(0, 1, 0),
                            columnDirection: Vector3(0, 0, -1), pixelSpacing: SIMD2(1.25, 1.25), rows: 256, columns: 256)
     let pixels = (0..<(256 * 256)).map { i in Float((i % 256) ^ (i / 256 + k)) }
-    return Slice(sopInstanceUID: "2.25.\(k)", seriesInstanceUID: "2.25.1", frameOfReferenceUID: "2.25.2", plane: plane,
-                 instanceNumber: k + 1, patientStudy: PatientStudy(studyInstanceUID: "2.25.3"), pixels: pixels)
+    return LocalizerImage(plane: plane, pixels: pixels)
 }
 var stages: [LocalizerResult.Timings] = []
 for _ in 0..<5 { stages.append(try await first.segment(sagittal: stack).timings) }

@@ -8,6 +8,9 @@ package enum DICOMTools {
         return search.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// Whether tests that need the tool run: installed, or in CI, where a missing tool must fail them (`Peers`).
+    package static func isInstalled(_ name: String) -> Bool { Peers.required(path(name) != nil) }
+
     /// dciodvfy's error lines for a file (warnings are allowed, errors are not); nil when dciodvfy is not installed.
     package static func dciodvfyErrors(_ file: String) async throws -> [String]? {
         guard let tool = path("dciodvfy") else { return nil }

@@ -11,8 +11,9 @@ package enum PythonPeer {
         return packageRoot.appendingPathComponent(".venv/bin/python").path
     }
 
-    /// True when the venv with pydicom and pynetdicom exists (scripts/bootstrap.sh makes it).
-    package static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: python) }
+    /// True when the venv with pydicom and pynetdicom exists (scripts/bootstrap.sh makes it), and always in CI,
+    /// where a missing venv must fail the tests that need it (`Peers`).
+    package static var isAvailable: Bool { Peers.required(FileManager.default.isExecutableFile(atPath: python)) }
 
     package static func script(_ name: String) -> String {
         packageRoot.appendingPathComponent("Tests/Peers/\(name)").path

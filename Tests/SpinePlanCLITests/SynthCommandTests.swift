@@ -25,7 +25,7 @@ struct SynthCommandTests {
     }
 
     @Test("on a terminal, synth of several sessions shows its progress and the time left on one line",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux script for a pty"))
+          .enabled(if: Peers.required(FileManager.default.isExecutableFile(atPath: "/usr/bin/script")), "needs util-linux script for a pty"))
     func progressOnATerminal() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }

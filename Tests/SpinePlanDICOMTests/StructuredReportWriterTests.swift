@@ -39,7 +39,7 @@ struct StructuredReportWriterTests {
         return (sr, evidence[1], evidence)
     }
 
-    @Test("the SR passes dciodvfy without errors and dsrdump renders it", .enabled(if: toolPath("dciodvfy") != nil && toolPath("dsrdump") != nil))
+    @Test("the SR passes dciodvfy without errors and dsrdump renders it", .enabled(if: DICOMTools.isInstalled("dciodvfy") && DICOMTools.isInstalled("dsrdump")))
     func validates() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
@@ -56,7 +56,7 @@ struct StructuredReportWriterTests {
     }
 
     @Test("transitional discs carry SpinePlan's private finding-site codes, which highdicom reads and dciodvfy accepts",
-          .enabled(if: toolPath("dciodvfy") != nil))
+          .enabled(if: DICOMTools.isInstalled("dciodvfy")))
     func transitionalFindingSites() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
@@ -127,7 +127,7 @@ struct StructuredReportWriterTests {
         }
     }
 
-    @Test("an empty plan still makes a valid SR with its comments", .enabled(if: toolPath("dciodvfy") != nil))
+    @Test("an empty plan still makes a valid SR with its comments", .enabled(if: DICOMTools.isInstalled("dciodvfy")))
     func emptyPlan() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
@@ -159,7 +159,7 @@ struct OverlayImageWriterTests {
     }
 
     @Test("the overlay is a valid Secondary Capture that pydicom reads, with the stacks drawn and a matching PNG",
-          .enabled(if: toolPath("dciodvfy") != nil))
+          .enabled(if: DICOMTools.isInstalled("dciodvfy")))
     func overlay() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }

@@ -93,7 +93,11 @@ extension NetworkParityTests {
           .enabled(if: Localizer.instructionSet.hasPrefix("avx512"), "reference kernels are expected without AVX-512"),
           arguments: [Precision.bf16, .f32])
     func noReferenceKernels(precision: Precision) async throws {
-        guard precision != .bf16 || Localizer.preferredPrecision == .bf16 else { return }
+        // bf16 on a CPU without AVX512-BF16 or AMX must be refused at load, not run on reference kernels.
+        if precision == .bf16 && Localizer.preferredPrecision != .bf16 {
+            await #expect(throws: ModelError.self) { _ = try await Localizer.load(weights: ModelFiles.weights, precision: .bf16, logger: ModelFiles.logger) }
+            return
+        }
         // A PReLU post-op or a strided channel slice, for example, silently selects `ref:any` (30–1000× slower).
         let localizer = try await Localizer.load(weights: ModelFiles.weights, precision: precision, logger: ModelFiles.logger)
         let size = localizer.inputSize

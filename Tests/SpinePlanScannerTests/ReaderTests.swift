@@ -38,8 +38,9 @@ import SpinePlanGeometry
         let gzip = Process()
         gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
         gzip.arguments = ["-k", plain]
-        guard (try? gzip.run()) != nil else { return }
+        try gzip.run()
         gzip.waitUntilExit()
+        try #require(gzip.terminationStatus == 0, "gzip -k failed")
         #expect(try GzipFile.read(plain + ".gz") == bytes)
         #expect(try NIfTIReader.read(plain + ".gz").voxels == (0..<27).map { UInt8($0) })
     }

@@ -5,7 +5,7 @@ import SpinePlanGeometry
 @Suite struct RealVolumeTests {
     static let caseNames = ["vb2-02", "vb3-01"]
 
-    @Test(.enabled(if: ScannerFixtures.hasRealData("vb2-02") && ScannerFixtures.hasRealData("vb3-01")), arguments: caseNames)
+    @Test(.enabled(if: ScannerFixtures.hasRealData("vb2-02") && ScannerFixtures.hasRealData("vb3-01"), "needs ../shared/data/real beside the package"), arguments: caseNames)
     func acquiringARealVolumePreservesItsReferences(name: String) throws {
         let paths = ScannerFixtures.realCase(name)
         let source = try RealVolumeSource.load(volumePath: paths.image, referencesPath: paths.references)
@@ -51,7 +51,7 @@ import SpinePlanGeometry
         #expect(synthesizer.visibleTruth(prescription).discs.count == source.reference.discs.count)
     }
 
-    @Test(.enabled(if: ScannerFixtures.hasRealData("vb3-01")))
+    @Test(.enabled(if: ScannerFixtures.hasRealData("vb3-01"), "needs ../shared/data/real beside the package"))
     func withoutPoseTheTruthIsTheReferences() throws {
         let paths = ScannerFixtures.realCase("vb3-01")
         let source = try RealVolumeSource.load(volumePath: paths.image, referencesPath: paths.references)

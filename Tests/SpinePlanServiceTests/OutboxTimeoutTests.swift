@@ -78,11 +78,9 @@ import SpinePlanTestSupport
                 "the console saw \(received.count) copies; every copy must carry the SOP Instance UID the outbox stored")
     }
 
-    /// The reproduction's console, 12 s per C-STORE, against the default timeout. About 25 s, so opt-in:
-    /// `SPINEPLAN_LONG_TESTS=1 swift test --skip-build --filter OutboxTimeoutTests/twelveSecondConsole`.
+    /// The reproduction's console, 12 s per C-STORE, against the default timeout. About 25 s, mostly waiting.
     @Test("a console taking 12 s per C-STORE gets the SR and the overlay once each with the default timeout",
-          .enabled(if: ProcessInfo.processInfo.environment["SPINEPLAN_LONG_TESTS"] != nil && PythonPeer.isAvailable,
-                   "long (25 s): set SPINEPLAN_LONG_TESTS=1; needs the peer venv"))
+          .enabled(if: PythonPeer.isAvailable, "needs the peer venv"))
     func twelveSecondConsole() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }

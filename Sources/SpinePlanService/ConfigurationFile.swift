@@ -212,10 +212,11 @@ public enum ConfigurationFile {
             }
             if let n = top["destination"] { c.destination = peer(n, "destination") }
             if let n = top["sessions"] {
-                let f = mapping(n, "sessions", known: ["idle_timeout_s", "max_pending_slices", "max_queued_sessions"])
+                let f = mapping(n, "sessions", known: ["idle_timeout_s", "max_pending_slices", "max_queued_sessions", "min_free_mb"])
                 double(f["idle_timeout_s"], "sessions.idle_timeout_s", 0.1...600, into: &c.sessions.idleTimeoutSeconds)
                 int(f["max_pending_slices"], "sessions.max_pending_slices", 16...100_000, into: &c.sessions.maxPendingSlices)
                 int(f["max_queued_sessions"], "sessions.max_queued_sessions", 1...1000, into: &c.sessions.maxQueuedSessions)
+                int(f["min_free_mb"], "sessions.min_free_mb", 0...10_000_000, into: &c.sessions.minFreeMB)
             }
             if let n = top["protocol"] {
                 let f = mapping(n, "protocol", known: ["discs", "fov_mm", "slices", "thickness_mm", "gap_mm"])

@@ -43,6 +43,37 @@ package enum DurableFile {
         try commit(fd: fd, temporary: temporary, to: path)
     }
 
+    /// Writes `path` (temporary file, then rename; mode 0600) without fsync: it survives a kill -9 of this process at
+    /// any point, and a crash of the machine once the file system is synced. Returns the errno of a failure.
+    package static func writeUnsynced(_ bytes: [UInt8], to path: String) -> Int32? {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return errno }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let failure = errno
+                close(fd)
+                unlink(temporary)
+                return failure
+            }
+            offset += n
+        }
+        var failure: Int32? = close(fd) == 0 ? nil : errno
+        if failure == nil && rename(temporary, path) != 0 { failure = errno }
+        if failure != nil { unlink(temporary) }
+        return failure
+    }
+
+    /// Bytes an unprivileged writer can still use on the file system holding `path`.
+    package static func freeBytes(in path: String) -> UInt64? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return UInt64(s.f_bavail) * UInt64(s.f_frsize)
+    }
+
     /// fsyncs an already written temporary file, closes it, renames it over `path` and fsyncs the directory.
     package static func commit(temporary: String, to path: String) throws(Failure) {
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)

@@ -18,6 +18,8 @@ public final class Outbox: Service {
         /// gets the object again at the next attempt: delivery is at least once, and a resend carries the same SOP
         /// Instance UID (the object is re-read from its outbox file, never rebuilt) so the console can drop it.
         public var timeoutSeconds: Int
+        /// Free bytes below which a failed write counts as a full disk (`sessions.min_free_mb`).
+        public var minimumFreeBytes: UInt64 = 8 << 20
 
         public init(retryInitialSeconds: Double = 2, retryMaxSeconds: Double = 300, expirySeconds: Double = 86400,
                     callingAETitle: String = "SPINEPLAN", timeoutSeconds: Int = 60) {
@@ -83,31 +85,47 @@ public final class Outbox: Service {
         let now = Date()
         let expiry = state.withLock { $0.settings.expirySeconds }
         var items: [OutboxItem] = []
-        for (n, (object, kind)) in results.enumerated() {
-            // Distinct creation times keep the SR ahead of its overlay in the sending order.
-            let created = now.addingTimeInterval(Double(n) * 1e-3)
-            let id = "\(Int(now.timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))-\(kind)"
-            let item = OutboxItem(id: id, sessionID: sessionID, kind: kind, destination: peer, created: created,
-                                  expires: created.addingTimeInterval(expiry), attempts: 0, nextAttempt: now, lastError: nil)
-            let dicomPath = path(item.id, "dcm")
-            do {
-                try object.write(toFile: dicomPath + ".tmp")
-            } catch {
-                unlink(dicomPath + ".tmp")
-                throw OutboxError(.write, "cannot write \(dicomPath).tmp: \(error.message)")
+        do throws(OutboxError) {
+            for (n, (object, kind)) in results.enumerated() {
+                // Distinct creation times keep the SR ahead of its overlay in the sending order.
+                let created = now.addingTimeInterval(Double(n) * 1e-3)
+                let id = "\(Int(now.timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))-\(kind)"
+                let item = OutboxItem(id: id, sessionID: sessionID, kind: kind, destination: peer, created: created,
+                                      expires: created.addingTimeInterval(expiry), attempts: 0, nextAttempt: now, lastError: nil)
+                items.append(item)
+                let dicomPath = path(item.id, "dcm")
+                do {
+                    try object.write(toFile: dicomPath + ".tmp")
+                } catch {
+                    unlink(dicomPath + ".tmp")
+                    throw writeFailure("cannot write \(dicomPath).tmp: \(error.message)")
+                }
+                do {
+                    try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
+                } catch {
+                    throw writeFailure(error.message)
+                }
+                // The record is written last: it is the commit point that recovery trusts.
+                try persist(item)
             }
-            do {
-                try DurableFile.commit(temporary: dicomPath + ".tmp", to: dicomPath)
-            } catch {
-                throw OutboxError(.write, error.message)
-            }
-            // The record is written last: it is the commit point that recovery trusts.
-            try persist(item)
-            items.append(item)
+        } catch {
+            // All or none: a session's results are queued together, so a retry never sends the SR twice.
+            for item in items { remove(item) }
+            throw error
         }
         state.withLock { state in for item in items { state.items[item.id] = item } }
         dueContinuation.yield()
         return items
+    }
+
+    /// A write failure, told apart as a full disk when the file system has (nearly) no room left: DCMTK's stream
+    /// errors do not say so themselves.
+    private func writeFailure(_ message: String) -> OutboxError {
+        let reserve = state.withLock { $0.settings.minimumFreeBytes }
+        if let free = DurableFile.freeBytes(in: directory), free < max(reserve, 1 << 20) {
+            return OutboxError(.diskFull, "disk full (\(free / 1024) KiB free in \(directory)): \(message)")
+        }
+        return OutboxError(.write, message)
     }
 
     /// Delivers until graceful shutdown or cancellation; run it once per outbox.
@@ -271,7 +289,7 @@ public final class Outbox: Service {
         do {
             try DurableFile.write(Array(data), to: path(item.id, "json"))
         } catch {
-            throw OutboxError(.write, error.message)
+            throw writeFailure(error.message)
         }
     }
 

@@ -1,7 +1,7 @@
 /// Why the outbox could not take or keep a result.
 public struct OutboxError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
-    public enum Code: Sendable, Equatable { case directory, write }
+    public enum Code: Sendable, Equatable { case directory, write, diskFull }
 
     public var code: Code
     public var message: String

@@ -25,6 +25,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
         public var maxPendingSlices = 512
         /// Localizers waiting for the planning loop before new associations are rejected (A-ASSOCIATE-RJ, transient).
         public var maxQueuedSessions = 8
+        /// MiB kept free on the state directory's file system: below it new slices are refused (0xA700, disk full),
+        /// and the room left is for the results of slices already taken, which wait in memory only if that runs out.
+        public var minFreeMB = 8
     }
 
     /// `protocol:` the oblique axial stacks to plan.
@@ -134,5 +137,6 @@ extension Outbox.Settings {
         self.init(retryInitialSeconds: c.outbox.retryInitialSeconds, retryMaxSeconds: c.outbox.retryMaxSeconds,
                   expirySeconds: c.outbox.expiryHours * 3600, callingAETitle: c.outbox.callingAETitle,
                   timeoutSeconds: c.outbox.sendTimeoutSeconds)
+        minimumFreeBytes = UInt64(c.sessions.minFreeMB) << 20
     }
 }

@@ -69,11 +69,16 @@ public final class SessionAssembler: Sendable {
     private var idleTimeout: Duration { idleTimeoutValue.withLock { $0 } }
     private let retention: Duration
     private let logger: Logger
+    /// Told the SOP Instance UIDs of instances that will never be part of a plan (not a localizer), so that the
+    /// journal can let them go.
+    private let discarded: @Sendable ([String]) -> Void
 
-    public init(idleTimeout: Duration, retention: Duration = .seconds(600), logger: Logger) {
+    public init(idleTimeout: Duration, retention: Duration = .seconds(600), logger: Logger,
+                discarded: @escaping @Sendable ([String]) -> Void = { _ in }) {
         self.idleTimeoutValue = Mutex(idleTimeout)
         self.retention = retention
         self.logger = logger
+        self.discarded = discarded
     }
 
     /// Applies a reloaded idle timeout to sessions from now on.
@@ -106,11 +111,12 @@ public final class SessionAssembler: Sendable {
     }
 
     private func ignore(series: String, _ instance: ReceivedInstance) {
-        let isNew = state.withLock { s in
-            s.undecided[series] = nil
+        let (isNew, held) = state.withLock { s in
+            let held = s.undecided.removeValue(forKey: series) ?? []
             s.seriesOrientations[series] = nil
-            return s.ignoredSeries.insert(series).inserted
+            return (s.ignoredSeries.insert(series).inserted, held)
         }
+        discarded(held.map(\.instance.sopInstanceUID) + [instance.sopInstanceUID])
         guard isNew, let first = instance.slices.first else { return }
         logger.notice("series is not a localizer; ignored", metadata: [
             "calling_ae": "\(instance.callingAETitle)", "series_number": "\(first.seriesNumber.map(String.init) ?? "-")",
@@ -181,19 +187,24 @@ public final class SessionAssembler: Sendable {
 
     /// Sessions that have waited the idle timeout since their last slice; also forgets long-finished sessions.
     public func expireIdle(at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
-        state.withLock { s in
+        let (ready, dropped) = state.withLock { s -> ([LocalizerSnapshot], [String]) in
             for (key, session) in s.sessions where !session.dirty && now - session.last > retention {
                 s.sessions[key] = nil
             }
+            var dropped: [String] = []
             for (series, held) in s.undecided where now - (held.last?.at ?? now) > retention {
+                dropped += held.map(\.instance.sopInstanceUID)
                 s.undecided[series] = nil
                 s.ignoredSeries.insert(series)
             }
-            return s.sessions.keys.compactMap { key -> LocalizerSnapshot? in
+            let ready = s.sessions.keys.compactMap { key -> LocalizerSnapshot? in
                 guard s.sessions[key]!.dirty, now - s.sessions[key]!.last >= idleTimeout else { return nil }
                 return Self.trigger(&s.sessions[key]!, .idle, now)
             }
+            return (ready, dropped)
         }
+        if !dropped.isEmpty { discarded(dropped) }
+        return ready
     }
 
     /// When the next idle trigger could fire, if any session is waiting.

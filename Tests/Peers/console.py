@@ -221,6 +221,10 @@ def send(args):
             status = assoc.send_c_store(f)
             statuses.append(int(status.Status) if "Status" in status else None)
             comments.append(str(status.get("ErrorComment", "")) if status else "")
+        if args.hold_before_release:
+            # Every C-STORE is acknowledged; the association stays open, as a console that is still acquiring.
+            print(json.dumps({"acknowledged": statuses}), flush=True)
+            time.sleep(args.hold_before_release)
         assoc.release()
     print(json.dumps({"statuses": statuses, "comments": comments, "rejected": rejected,
                       "seconds": time.monotonic() - started}))
@@ -348,6 +352,7 @@ def main():
     s = sub.add_parser("send")
     s.add_argument("dir")
     s.add_argument("--each", action="store_true")
+    s.add_argument("--hold-before-release", type=float, default=0, help="seconds to keep the association open after the last C-STORE")
     net(s)
     s.set_defaults(fn=send)
 

@@ -232,6 +232,91 @@ struct DaemonEndToEndTests {
         #expect(left.isEmpty, "delivered results leave the outbox: \(left)")
     }
 
+    @Test("slices acknowledged and then lost to a kill -9 before planning are journaled, planned at the next start and delivered once")
+    func acknowledgedSurvivesKill() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let session = try await Self.synthesise(tmp, "synth", seed: 61)
+        // All but the last slice: no series reaches ImagesInAcquisition, so nothing triggers planning before the kill.
+        let partial = tmp.appending("partial")
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        let files = try FileManager.default.contentsOfDirectory(atPath: session + "/localizer").filter { $0.hasSuffix(".dcm") }.sorted()
+        for f in files.dropLast() { try FileManager.default.copyItem(atPath: session + "/localizer/" + f, toPath: partial + "/" + f) }
+        let consolePort = freePort()
+        let state = tmp.appending("state")
+        let (first, port) = try Self.serve(["--destination", "CONSOLE@127.0.0.1:\(consolePort)", "--state-dir", state,
+                                            "--idle-timeout", "600"])
+        let sender = try LiveProcess(PythonPeer.python, [PythonPeer.script("console.py"), "send", partial, "--port", "\(port)",
+                                                         "--hold-before-release", "120"])
+        let acknowledged = try #require(sender.waitForLine(containing: "acknowledged", timeout: 120), "\(sender.text)")
+        #expect(acknowledged.contains("[\(Array(repeating: "0", count: files.count - 1).joined(separator: ", "))]"), "\(acknowledged)")
+        let journaled = try FileManager.default.contentsOfDirectory(atPath: state + "/inbox").filter { $0.hasSuffix(".instance") }
+        #expect(journaled.count == files.count - 1, "every acknowledged slice is on disk: \(journaled)")
+        first.signal(SIGKILL)
+        #expect(first.waitForExit() != nil)
+        sender.signal(SIGTERM)
+        _ = sender.waitForExit(timeout: 30)
+        #expect(!first.text.contains("session planned"), "planned before the kill: \(first.text.suffix(2000))")
+
+        let study = try #require(try Self.studyUID(of: session))
+        let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--no-send", "--expect", study,
+                                        "--overlay", "--out", tmp.appending("console")])
+        #expect(console.waitForLine(containing: "listening") != nil)
+        let (second, _) = try Self.serve(["--destination", "CONSOLE@127.0.0.1:\(consolePort)", "--state-dir", state,
+                                          "--idle-timeout", "600"])
+        #expect(second.waitForLine(containing: "recovered acknowledged instances from the journal", timeout: 60) != nil,
+                "\(second.text.suffix(3000))")
+        let report = try Self.report(of: console)
+        #expect(second.waitForLine(containing: "results delivered", timeout: 60) != nil)
+        second.signal(SIGTERM)
+        #expect(second.waitForExit(timeout: 60) == 0)
+        let result = try #require((report["studies"] as? [String: [String: Any]])?[study], "\(report) \(second.text.suffix(3000))")
+        #expect(result["sr"] as? Bool == true)
+        #expect(result["results"] as? Int == 2, "SR and overlay, each exactly once")
+        let left = try FileManager.default.contentsOfDirectory(atPath: state + "/inbox").filter { $0.hasSuffix(".instance") }
+        #expect(left.isEmpty, "planned slices leave the journal: \(left)")
+    }
+
+    @Test("with the disk (nearly) full, slices are refused 0xA700 'disk full'; when space returns they are taken and planned, with no restart")
+    func fullDiskThenSpace() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let session = try await Self.synthesise(tmp, "synth", seed: 62)
+        let consolePort = freePort()
+        let state = tmp.appending("state")
+        let config = tmp.appending("spineplan.yaml")
+        // A floor of 10 TB free: to the daemon this disk is full, exactly as a nearly full one is (statvfs says so).
+        func write(minFreeMB: Int) throws {
+            try "state_directory: \(state)\ndestination: CONSOLE@127.0.0.1:\(consolePort)\nsessions:\n  min_free_mb: \(minFreeMB)\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        try write(minFreeMB: 10_000_000)
+        let (daemon, port) = try Self.serve(["--config", config])
+        let refused = try await PythonPeer.run(["send", session + "/localizer", "--port", "\(port)"]).json()
+        let statuses = try #require(refused["statuses"] as? [Int], "\(refused)")
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 0xA700 }, "\(refused)")
+        #expect((refused["comments"] as? [String])?.allSatisfy { $0.contains("disk full") } == true, "\(refused)")
+        #expect(daemon.waitForLine(containing: "disk full: refusing new slices", timeout: 10) != nil, "\(daemon.text.suffix(2000))")
+
+        let study = try #require(try Self.studyUID(of: session))
+        let console = try Self.console(["--ae", "CONSOLE", "--listen-port", "\(consolePort)", "--no-send", "--expect", study,
+                                        "--overlay", "--out", tmp.appending("console")])
+        #expect(console.waitForLine(containing: "listening") != nil)
+        try write(minFreeMB: 8)
+        daemon.signal(SIGHUP)
+        #expect(daemon.waitForLine(containing: "configuration reloaded", timeout: 30) != nil)
+        let taken = try await PythonPeer.run(["send", session + "/localizer", "--port", "\(port)"]).json()
+        #expect((taken["statuses"] as? [Int])?.allSatisfy { $0 == 0 } == true, "\(taken)")
+        let report = try Self.report(of: console)
+        #expect(daemon.waitForLine(containing: "disk space is back", timeout: 10) != nil)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 60) == 0)
+        let result = try #require((report["studies"] as? [String: [String: Any]])?[study], "\(report) \(daemon.text.suffix(3000))")
+        #expect(result["results"] as? Int == 2, "SR and overlay, each exactly once")
+        let left = try FileManager.default.contentsOfDirectory(atPath: state + "/inbox").filter { $0.hasSuffix(".instance") }
+        #expect(left.isEmpty, "\(left)")
+    }
+
     /// The Study Instance UID of a synthetic session, read by pydicom (independent of our DICOM reader).
     static func studyUID(of session: String) throws -> String? {
         let folder = session + "/localizer"

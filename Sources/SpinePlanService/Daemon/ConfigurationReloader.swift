@@ -10,6 +10,7 @@ public struct ConfigurationReloader: Service {
     /// The command line's flags, applied over the file at every reload as they were at start.
     let overrides: @Sendable (inout ServiceConfiguration) -> Void
     let outbox: Outbox
+    let journal: InstanceJournal
     let assembler: SessionAssembler
     let planning: SessionPlanning
     let notifier: SystemdNotifier
@@ -57,6 +58,7 @@ public struct ConfigurationReloader: Service {
         }
         configuration.replace(with: applied)
         outbox.update(settings: Outbox.Settings(applied))
+        journal.update(minimumFreeBytes: UInt64(applied.sessions.minFreeMB) << 20)
         assembler.update(idleTimeout: .milliseconds(Int64(applied.sessions.idleTimeoutSeconds * 1000)))
         if let reloadable = planning as? ReloadablePlanning { reloadable.update(configuration: applied) }
         logger.notice("configuration reloaded", metadata: [

@@ -9,9 +9,10 @@ public struct DICOMReceiver: Service {
     let logger: Logger
 
     /// Binds now, so a port in use fails before anything reports ready.
-    public init(configuration: StorageSCPConfiguration, inbox: InstanceInbox, logger: Logger,
+    /// `sink` takes each instance (the journal, in front of `inbox`); `inbox` is closed when the listener stops.
+    public init(configuration: StorageSCPConfiguration, sink: InstanceSink, inbox: InstanceInbox, logger: Logger,
                 onEvent: @escaping @Sendable (AssociationEvent) -> Void = { _ in }) throws(DICOMError) {
-        self.scp = try StorageSCP(configuration: configuration, sink: inbox, logger: logger, onEvent: onEvent)
+        self.scp = try StorageSCP(configuration: configuration, sink: sink, logger: logger, onEvent: onEvent)
         self.inbox = inbox
         self.logger = logger
     }

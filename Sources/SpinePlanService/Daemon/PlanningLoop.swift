@@ -14,6 +14,7 @@ struct PlanningLoop: Service {
     let metrics: DaemonMetrics
     let notifier: SystemdNotifier
     let afterPlanning: AfterPlanning
+    let journal: InstanceJournal
     let logger: Logger
 
     func run() async throws {
@@ -24,7 +25,12 @@ struct PlanningLoop: Service {
             status.planningFinished()
             queue.planned()
             status.beat()
-            deliver(snapshot, outcome, started: started)
+            let disposition = await deliver(snapshot, outcome, started: started)
+            if disposition == .shutDownWaitingForSpace { break }
+            if disposition == .finished {
+                // Its results are in the outbox, or it can never give one: the journal's copies are done with.
+                journal.forget(sopInstanceUIDs: snapshot.instances.map(\.sopInstanceUID))
+            }
             afterPlanning.hand(snapshot, outcome)
             notifier.status(status.summary(outboxDepth: outbox.depth))
         }
@@ -32,7 +38,19 @@ struct PlanningLoop: Service {
         try? await gracefulShutdown()
     }
 
-    private func deliver(_ snapshot: LocalizerSnapshot, _ outcome: PlanningOutcome, started: ContinuousClock.Instant) {
+    /// What became of a planned session's results.
+    private enum Disposition {
+        /// In the outbox, or never to be made (planning failed, no destination).
+        case finished
+        /// The outbox could not write them for a reason other than space: the journal keeps the slices, and the
+        /// next start plans them again.
+        case keptInJournal
+        /// Shutdown came while they waited for disk space; the journal keeps the slices for the next start.
+        case shutDownWaitingForSpace
+    }
+
+    private func deliver(_ snapshot: LocalizerSnapshot, _ outcome: PlanningOutcome,
+                         started: ContinuousClock.Instant) async -> Disposition {
         var metadata: Logger.Metadata = [
             "session": "\(snapshot.sessionID)", "generation": "\(snapshot.generation)", "trigger": "\(snapshot.trigger.rawValue)",
             "calling_ae": "\(snapshot.callingAETitle)", "slices": "\(snapshot.slices.count)"]
@@ -42,7 +60,7 @@ struct PlanningLoop: Service {
             status.failed(reason: "session could not be planned: \(outcome.failure ?? "no report")")
             metadata["reason"] = "\(outcome.failure ?? "no report")"
             logger.error("session could not be planned", metadata: metadata)
-            return
+            return .finished
         }
         let c = configuration.current
         guard let peer = c.returnPeer(forCallingAETitle: snapshot.callingAETitle) else {
@@ -50,18 +68,33 @@ struct PlanningLoop: Service {
             status.failed(reason: "no destination for results of calling AE \(snapshot.callingAETitle)")
             logger.error("no destination for results: set `destination` or register the calling AE under `peers`",
                          metadata: metadata)
-            return
+            return .finished
         }
-        do {
-            var results: [(object: DICOMObject, kind: String)] = [(report, "sr")]
-            if c.report.overlay, let overlay = outcome.overlay { results.append((overlay, "overlay")) }
-            try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer)
-        } catch {
-            metrics.session(outcome: "failed", timings: outcome.timings, totalMilliseconds: nil)
-            status.failed(reason: "result could not be stored in the outbox: \(error.message)")
-            metadata["reason"] = "\(error.message)"
-            logger.critical("result could not be stored in the outbox", metadata: metadata)
-            return
+        var results: [(object: DICOMObject, kind: String)] = [(report, "sr")]
+        if c.report.overlay, let overlay = outcome.overlay { results.append((overlay, "overlay")) }
+        var waitingForSpace = false
+        while true {
+            do {
+                try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer)
+                if waitingForSpace { logger.notice("disk space is back: results queued", metadata: metadata) }
+                break
+            } catch where error.code == .diskFull {
+                // Held, not dropped: planning waits (and the edge turns consoles away) until there is room again.
+                if !waitingForSpace {
+                    waitingForSpace = true
+                    metadata["reason"] = "\(error.message)"
+                    logger.critical("disk full: holding the results until space returns", metadata: metadata)
+                    metadata["reason"] = nil
+                }
+                do { try await Task.sleep(for: .seconds(1)) } catch { return .shutDownWaitingForSpace }
+            } catch {
+                metrics.session(outcome: "failed", timings: outcome.timings, totalMilliseconds: nil)
+                status.failed(reason: "result could not be stored in the outbox: \(error.message)")
+                metadata["reason"] = "\(error.message)"
+                logger.critical("result could not be stored in the outbox; its slices stay journaled for the next start",
+                                metadata: metadata)
+                return .keptInJournal
+            }
         }
         let ms = (ContinuousClock.now - started).milliseconds
         status.planned(latencyMilliseconds: ms, abstained: plan.abstained)
@@ -72,5 +105,6 @@ struct PlanningLoop: Service {
         metadata["latency_ms"] = "\(String(format: "%.1f", ms))"
         metadata["destination"] = "\(peer)"
         logger.info("session planned", metadata: metadata)
+        return .finished
     }
 }

@@ -9,10 +9,12 @@ struct SessionIntake: Service {
     let inbox: InstanceInbox
     let assembler: SessionAssembler
     let queue: PlanningQueue
+    let journal: InstanceJournal
     let status: ServiceStatus
     let logger: Logger
 
     func run() async throws {
+        recoverJournal()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await expireIdleSessions() }
             while let item = await inbox.next() {
@@ -32,6 +34,19 @@ struct SessionIntake: Service {
         queue.finish()
         // The group shuts services down in order, and one that ends before its turn ends the group.
         try? await gracefulShutdown()
+    }
+
+    /// What an earlier run acknowledged and did not finish is assembled first, each association as released, so
+    /// its sessions are planned and delivered now.
+    private func recoverJournal() {
+        let recovered = journal.recover()
+        guard !recovered.isEmpty else { return }
+        logger.notice("recovered acknowledged instances from the journal; planning them", metadata: [
+            "instances": "\(recovered.count)", "directory": "\(journal.directory)"])
+        for instance in recovered { queue.hand(assembler.add(instance)) }
+        for association in Set(recovered.map(\.associationID)).sorted() {
+            queue.hand(assembler.released(associationID: association))
+        }
     }
 
     /// A session whose console has gone quiet is planned with what it has, at its idle deadline.

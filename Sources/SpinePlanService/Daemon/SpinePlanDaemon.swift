@@ -20,6 +20,8 @@ public final class SpinePlanDaemon: Service {
     public let queue: PlanningQueue
     public let reloader: ConfigurationReloader
     let inbox: InstanceInbox
+    /// Every acknowledged instance on disk until its results are in the outbox.
+    public let journal: InstanceJournal
     let assembler: SessionAssembler
     let planning: SessionPlanning
     let notifier: SystemdNotifier
@@ -38,7 +40,11 @@ public final class SpinePlanDaemon: Service {
         self.logger = logger
         let inbox = InstanceInbox(capacity: c.sessions.maxPendingSlices, logger: logger)
         self.inbox = inbox
-        assembler = SessionAssembler(idleTimeout: .milliseconds(Int64(c.sessions.idleTimeoutSeconds * 1000)), logger: logger)
+        let journal = try InstanceJournal(directory: c.statePath("inbox"), next: inbox,
+                                          minimumFreeBytes: UInt64(c.sessions.minFreeMB) << 20, logger: logger)
+        self.journal = journal
+        assembler = SessionAssembler(idleTimeout: .milliseconds(Int64(c.sessions.idleTimeoutSeconds * 1000)), logger: logger,
+                                     discarded: { journal.forget(sopInstanceUIDs: $0) })
         do {
             outbox = try Outbox(directory: c.statePath(c.outbox.directory), settings: Outbox.Settings(c), logger: logger)
         } catch {
@@ -51,8 +57,10 @@ public final class SpinePlanDaemon: Service {
         metricsEndpoint = c.metrics.enabled
             ? try MetricsEndpoint(bind: c.metrics.bind, port: c.metrics.port, metrics: metrics, logger: logger) : nil
         do {
-            receiver = try DICOMReceiver(configuration: scp, inbox: inbox, logger: logger) { event in
+            receiver = try DICOMReceiver(configuration: scp, sink: journal, inbox: inbox, logger: logger) { event in
                 metrics.association(event)
+                // On the association's thread: what it stored reaches stable storage before the session is planned.
+                if event.kind == .released { journal.sync() }
                 inbox.post(event)
             }
         } catch {
@@ -60,13 +68,14 @@ public final class SpinePlanDaemon: Service {
         }
         queue = PlanningQueue(inbox: inbox, scp: receiver.scp, configuration: configuration, metrics: metrics, logger: logger)
         reloader = ConfigurationReloader(path: configurationPath, configuration: configuration, overrides: overrides,
-                                         outbox: outbox, assembler: assembler, planning: planning, notifier: notifier,
+                                         outbox: outbox, journal: journal, assembler: assembler, planning: planning, notifier: notifier,
                                          status: status, logger: logger)
         let afterPlanning = AfterPlanning(hook: hook)
-        let intake = SessionIntake(inbox: inbox, assembler: assembler, queue: queue, status: status, logger: logger)
+        let intake = SessionIntake(inbox: inbox, assembler: assembler, queue: queue, journal: journal, status: status,
+                                   logger: logger)
         let planningLoop = PlanningLoop(queue: queue, planning: planning, outbox: outbox, configuration: configuration,
                                         status: status, metrics: metrics, notifier: notifier, afterPlanning: afterPlanning,
-                                        logger: logger)
+                                        journal: journal, logger: logger)
         let publisher = StatusPublisher(status: status, metrics: metrics, outbox: outbox, scp: receiver.scp,
                                         configuration: configuration, configurationPath: configurationPath,
                                         modelDescription: planning.modelDescription)

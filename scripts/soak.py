@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Long load on loopback (issue 16 points 2, 3 and 9): N consoles send localizers to one `spineplan serve` for a
+bounded time, and we measure what a hospital would: sessions lost or merged, and the daemon's RSS throughout and
+after the load.
+
+Each console is a pynetdicom sender with its own AE title and receiver; every session it sends is a synthetic
+patient's localizer with fresh Study, Series, SOP and Frame of Reference UIDs, and every fourth one shares its Study
+and Frame of Reference UIDs with the console's previous session but belongs to another patient, so a merge of two
+patients into one plan would show.
+
+    scripts/soak.sh [--consoles 8] [--minutes 10]        (builds the release daemon, then runs this)
+Prints a summary and writes every figure as JSON (--json).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import pydicom
+from pydicom.uid import generate_uid
+from pynetdicom import AE, evt, AllStoragePresentationContexts
+
+SR = "1.2.840.10008.5.1.4.1.1.88.34"
+MR = "1.2.840.10008.5.1.4.1.1.4"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def load_sessions(folder, planes):
+    sessions = []
+    for case in sorted(os.listdir(folder)):
+        loc = os.path.join(folder, case, "localizer")
+        files = sorted(os.path.join(loc, f) for f in os.listdir(loc) if f.startswith(planes))
+        sessions.append([pydicom.dcmread(f) for f in files])
+    return sessions
+
+
+def fresh_copy(datasets, patient, study, frame):
+    """The session as a new acquisition of `patient`: new series and instance UIDs, the given study and frame."""
+    series = {}
+    out = []
+    for ds in datasets:
+        c = ds.copy()
+        c.PatientID = patient
+        c.PatientName = f"SOAK^{patient}"
+        c.StudyInstanceUID = study
+        c.FrameOfReferenceUID = frame
+        c.SeriesInstanceUID = series.setdefault(ds.SeriesInstanceUID, generate_uid())
+        c.SOPInstanceUID = generate_uid()
+        c.file_meta.MediaStorageSOPInstanceUID = c.SOPInstanceUID
+        out.append(c)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--spineplan", required=True)
+    p.add_argument("--sessions", required=True, help="folder of `spineplan synth` sessions")
+    p.add_argument("--consoles", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=600)
+    p.add_argument("--settle", type=float, default=60, help="seconds after the load to wait for results and RSS")
+    p.add_argument("--planes", default="sag,cor")
+    p.add_argument("--state", required=True)
+    p.add_argument("--json")
+    args = p.parse_args()
+
+    templates = load_sessions(args.sessions, tuple(x + "_" for x in args.planes.split(",")))
+    lock = threading.Lock()
+    results = {}  # study UID -> list of (patient ID, SOP class) received
+    sent = {}     # (patient, study) -> console
+
+    def on_store(event):
+        ds = event.dataset
+        with lock:
+            results.setdefault(ds.StudyInstanceUID, []).append((str(ds.PatientID), ds.SOPClassUID))
+        return 0
+
+    receiver = AE(ae_title="SOAKRX")
+    receiver.supported_contexts = AllStoragePresentationContexts
+    receiver.maximum_associations = 64
+    server = receiver.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    rx_port = server.server_address[1]
+
+    daemon = subprocess.Popen([args.spineplan, "serve", "--port", "0", "--state-dir", args.state,
+                               "--destination", f"SOAKRX@127.0.0.1:{rx_port}", "--max-associations", str(4 * args.consoles),
+                               "--log-level", "notice"], stderr=subprocess.PIPE, text=True)
+    port, log = None, []
+    while port is None:
+        line = daemon.stderr.readline()
+        if not line:
+            sys.exit("spineplan serve exited before listening:\n" + "".join(log))
+        log.append(line)
+        m = re.search(r"listening.*port=(\d+)", line)
+        if m:
+            port = int(m.group(1))
+    threading.Thread(target=lambda: [log.append(l) for l in daemon.stderr], daemon=True).start()
+    # Let the log level drop to notice only after the port line, which is logged at info.
+    idle_before = rss_kib(daemon.pid)
+
+    stop = time.monotonic() + args.seconds
+    counters = {"sessions": 0, "rejected": 0, "store_failures": 0}
+    samples = []
+
+    def console(index):
+        ae = AE(ae_title=f"SOAK{index:02d}")
+        ae.add_requested_context(MR)
+        previous = None
+        k = 0
+        while time.monotonic() < stop:
+            template = templates[(index + k) % len(templates)]
+            patient = f"P{index:02d}-{k:05d}"
+            if previous and k % 4 == 3:
+                study, frame = previous  # another patient under the same Study and Frame of Reference UIDs
+            else:
+                study, frame = generate_uid(), generate_uid()
+            datasets = fresh_copy(template, patient, study, frame)
+            assoc = ae.associate("127.0.0.1", port, ae_title="SPINEPLAN")
+            if not assoc.is_established:
+                with lock:
+                    counters["rejected"] += 1
+                time.sleep(0.2)
+                continue
+            ok = True
+            for ds in datasets:
+                status = assoc.send_c_store(ds)
+                if not status or status.Status != 0:
+                    ok = False
+            assoc.release()
+            with lock:
+                if ok:
+                    counters["sessions"] += 1
+                    sent[(patient, study)] = index
+                else:
+                    counters["store_failures"] += 1
+            previous = (study, frame)
+            k += 1
+
+    threads = [threading.Thread(target=console, args=(i,)) for i in range(args.consoles)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        samples.append((time.monotonic() - started, rss_kib(daemon.pid)))
+        time.sleep(1)
+    load_end = time.monotonic()
+    while time.monotonic() - load_end < args.settle:
+        samples.append((time.monotonic() - started, rss_kib(daemon.pid)))
+        with lock:
+            got = sum(1 for (patient, study) in sent if any(r[0] == patient and r[1] == SR for r in results.get(study, [])))
+        if got >= len(sent) and time.monotonic() - load_end > 10:
+            break
+        time.sleep(1)
+    after = rss_kib(daemon.pid)
+    daemon.terminate()
+    daemon.wait(timeout=60)
+    server.shutdown()
+
+    with lock:
+        delivered = {(pt, st) for st, rs in results.items() for pt, cls in rs if cls == SR}
+        lost = [key for key in sent if key not in delivered]
+        # A merge: an SR for a study carrying a patient that never sent to that study, or one SR per study when two
+        # patients sent to it (then one of them is lost or named wrongly).
+        foreign = [(pt, st) for (pt, st) in delivered if (pt, st) not in sent]
+    peak = max(r for _, r in samples)
+    summary = {
+        "consoles": args.consoles, "seconds": round(load_end - started, 1),
+        "sessions_sent": len(sent), "rejected_associations": counters["rejected"],
+        "store_failures": counters["store_failures"], "lost": len(lost), "foreign_results": len(foreign),
+        "rss_idle_mib": round(idle_before / 1024, 1), "rss_peak_mib": round(peak / 1024, 1),
+        "rss_after_mib": round(after / 1024, 1),
+        "rss_median_last_minute_mib": round(statistics.median(r for t, r in samples if t >= max(0, load_end - started - 60)) / 1024, 1),
+        "sessions_per_second": round(len(sent) / max(1e-9, load_end - started), 2),
+        "rss_samples": [(round(t, 1), round(r / 1024, 1)) for t, r in samples],
+    }
+    print(json.dumps({k: v for k, v in summary.items() if k != "rss_samples"}))
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(summary, f, indent=1)
+    return 0 if not lost and not foreign and peak <= 300 * 1024 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "SpinePlanGeometry"),
         .target(
             name: "SpinePlanDICOM",
@@ -62,7 +63,7 @@ let package = Package(
         .target(
             name: "SpinePlanService",
             dependencies: [
-                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanModel", "SpinePlanPlanner", "CSystemd",
+                "SpinePlanDICOM", "SpinePlanGeometry", "SpinePlanModel", "SpinePlanPlanner", "CSystemd", "CMalloc",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -23,7 +23,7 @@ DOC = os.path.join(ROOT, "Docs", "architecture.md")
 BEGIN, END = "<!-- module-graph:begin -->", "<!-- module-graph:end -->"
 
 PRODUCT = ["SpinePlanGeometry", "SpinePlanDICOM", "SpinePlanModel", "SpinePlanPlanner", "SpinePlanService",
-           "CDCMTK", "CDNNL", "CSystemd", "CZlib"]
+           "CDCMTK", "CDNNL", "CSystemd", "CZlib", "CMalloc"]
 TOOLS = ["SpinePlanScanner", "SpinePlanQA", "SpinePlanTestSupport"]
 EXECUTABLE = "spineplan"
 IMPORT = re.compile(r"^\s*(?:@testable\s+|@_spi\(\w+\)\s+|@preconcurrency\s+)*import\s+(?:struct\s+|class\s+|enum\s+)?(\w+)", re.M)

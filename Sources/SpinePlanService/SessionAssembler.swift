@@ -63,6 +63,13 @@ public final class SessionAssembler: Sendable {
 
     /// Undecided instances held per series at most; a series that long in one orientation is not a localizer.
     static let maximumUndecided = 64
+    /// Planned sessions kept in memory at most, newest first, for slices that arrive late: each holds its pixels
+    /// (about 1.5 MB for a 12-slice 256² localizer), and under load ten minutes' worth was gigabytes (issue 16).
+    static let maximumRetained = 16
+    /// How long a planned session is kept for late slices; after that a late slice starts a session of its own.
+    static let lateSliceWindow: Duration = .seconds(60)
+    /// Series UIDs remembered as "not a localizer" at most; past it the memory starts afresh.
+    static let maximumIgnoredSeries = 4096
 
     private let state = Mutex(State())
     private let idleTimeoutValue: Mutex<Duration>
@@ -188,9 +195,7 @@ public final class SessionAssembler: Sendable {
     /// Sessions that have waited the idle timeout since their last slice; also forgets long-finished sessions.
     public func expireIdle(at now: ContinuousClock.Instant = .now) -> [LocalizerSnapshot] {
         let (ready, dropped) = state.withLock { s -> ([LocalizerSnapshot], [String]) in
-            for (key, session) in s.sessions where !session.dirty && now - session.last > retention {
-                s.sessions[key] = nil
-            }
+            Self.forgetPlanned(&s, now: now, window: min(retention, Self.lateSliceWindow))
             var dropped: [String] = []
             for (series, held) in s.undecided where now - (held.last?.at ?? now) > retention {
                 dropped += held.map(\.instance.sopInstanceUID)
@@ -205,6 +210,17 @@ public final class SessionAssembler: Sendable {
         }
         if !dropped.isEmpty { discarded(dropped) }
         return ready
+    }
+
+    /// Drops planned sessions past the late-slice window, and the oldest beyond `maximumRetained`, with what was
+    /// remembered about their series.
+    private static func forgetPlanned(_ s: inout State, now: ContinuousClock.Instant, window: Duration) {
+        let clean = s.sessions.filter { !$0.value.dirty }.sorted { $0.value.last > $1.value.last }
+        for (n, (key, session)) in clean.enumerated() where n >= maximumRetained || now - session.last > window {
+            for series in session.countPerSeries.keys { s.seriesOrientations[series] = nil }
+            s.sessions[key] = nil
+        }
+        if s.ignoredSeries.count > maximumIgnoredSeries { s.ignoredSeries.removeAll() }
     }
 
     /// When the next idle trigger could fire, if any session is waiting.

@@ -93,6 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let c = try resolvedConfiguration()
+        AllocatorPolicy.limitArenas()
         JournalLogHandler.bootstrap(level: Logger.Level(rawValue: c.logLevel) ?? .info)
         let logger = Logger(label: "spineplan")
         let notifier = SystemdNotifier()

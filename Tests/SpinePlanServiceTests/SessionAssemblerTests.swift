@@ -25,6 +25,29 @@ import SpinePlanGeometry
         #expect(ready.first?.stack(.axial).isEmpty == true)
     }
 
+    @Test("planned sessions are kept for late slices at most 60 s and 16 at a time, so memory does not grow with load")
+    func retentionIsBounded() {
+        let assembler = SessionAssembler(idleTimeout: .seconds(5), logger: logger)
+        let start = ContinuousClock.now
+        for n in 0..<40 {
+            let association = UInt64(n + 1)
+            for i in 0..<3 {
+                let slice = ServiceFixtures.slice(study: "1.2.826.0.1.3680043.10.9.\(n)", series: "1.2.826.0.1.3680043.10.8.\(n)", index: i)
+                _ = assembler.add(ServiceFixtures.instance(slice, association: association), at: start)
+            }
+            #expect(assembler.released(associationID: association, at: start).count == 1)
+        }
+        // One open (unplanned) session is never dropped, however old.
+        _ = assembler.add(ServiceFixtures.instance(ServiceFixtures.slice(study: "1.2.826.0.1.3680043.10.9.999", index: 0), association: 99), at: start)
+        #expect(assembler.sessionCount == 41)
+        _ = assembler.expireIdle(at: start + .seconds(1))
+        #expect(assembler.sessionCount == SessionAssembler.maximumRetained + 1)
+        let late = assembler.expireIdle(at: start + .seconds(61))
+        #expect(late.count == 1, "the open session is planned at its idle timeout")
+        _ = assembler.expireIdle(at: start + .seconds(62))
+        #expect(assembler.sessionCount == 0, "every session is planned and its last slice is over 60 s old")
+    }
+
     @Test("A-RELEASE of the carrying association triggers; another association's release does not")
     func releaseTrigger() {
         let assembler = SessionAssembler(idleTimeout: .seconds(5), logger: logger)

@@ -16,6 +16,8 @@ final class StatusPublisher: Service {
 
     /// The outbox's send failures already counted into the metrics.
     private let reportedSendFailures = Mutex(0)
+    /// Sessions planned at the last allocator trim.
+    private let trimmedAt = Mutex(0)
 
     init(status: ServiceStatus, metrics: DaemonMetrics, outbox: Outbox, scp: StorageSCP, configuration: LiveConfiguration,
          configurationPath: String?, modelDescription: String) {
@@ -34,11 +36,20 @@ final class StatusPublisher: Service {
                 status.beat()
                 publish()
                 scp.flushRefusalSummaries()
+                trimAfterWork()
                 try await Task.sleep(for: .seconds(1))
             }
         }
         // Gone is what status should report once we stop, not the last second we ran.
         unlink((configuration.current.stateDirectory as NSString).appendingPathComponent(DaemonStatusReport.fileName))
+    }
+
+    /// Gives freed memory back to the system once a second while sessions are being planned; a trim costs well
+    /// under a millisecond when there is little to give back.
+    private func trimAfterWork() {
+        let planned = status.sessionsPlanned
+        let worked = trimmedAt.withLock { last in defer { last = planned }; return last != planned }
+        if worked { AllocatorPolicy.trim() }
     }
 
     /// A failure to write the file is not the service's failure: `spineplan status` reports it as stale.

@@ -66,6 +66,8 @@ public final class SessionAssembler: Sendable {
     /// Planned sessions kept in memory at most, newest first, for slices that arrive late: each holds its pixels
     /// (about 1.5 MB for a 12-slice 256² localizer), and under load ten minutes' worth was gigabytes (issue 16).
     static let maximumRetained = 16
+    /// Bytes of planned sessions (pixels and datasets) kept at most: sixteen 512² localizers would be 360 MB.
+    static let maximumRetainedBytes = 64 << 20
     /// How long a planned session is kept for late slices; after that a late slice starts a session of its own.
     static let lateSliceWindow: Duration = .seconds(60)
     /// Series UIDs remembered as "not a localizer" at most; past it the memory starts afresh.
@@ -212,11 +214,14 @@ public final class SessionAssembler: Sendable {
         return ready
     }
 
-    /// Drops planned sessions past the late-slice window, and the oldest beyond `maximumRetained`, with what was
-    /// remembered about their series.
+    /// Drops planned sessions past the late-slice window, and the oldest beyond `maximumRetained` or
+    /// `maximumRetainedBytes`, with what was remembered about their series.
     private static func forgetPlanned(_ s: inout State, now: ContinuousClock.Instant, window: Duration) {
         let clean = s.sessions.filter { !$0.value.dirty }.sorted { $0.value.last > $1.value.last }
-        for (n, (key, session)) in clean.enumerated() where n >= maximumRetained || now - session.last > window {
+        var bytes = 0
+        for (n, (key, session)) in clean.enumerated() {
+            bytes += session.instances.reduce(0) { $0 + $1.datasetBytes.count + $1.slices.reduce(0) { $0 + 4 * $1.pixels.count } }
+            guard n >= maximumRetained || bytes > maximumRetainedBytes || now - session.last > window else { continue }
             for series in session.countPerSeries.keys { s.seriesOrientations[series] = nil }
             s.sessions[key] = nil
         }

@@ -16,8 +16,8 @@ final class StatusPublisher: Service {
 
     /// The outbox's send failures already counted into the metrics.
     private let reportedSendFailures = Mutex(0)
-    /// Sessions planned at the last allocator trim.
-    private let trimmedAt = Mutex(0)
+    /// Sessions planned, and when, at the last allocator trim.
+    private let trimmedAt = Mutex((planned: 0, at: ContinuousClock.now))
 
     init(status: ServiceStatus, metrics: DaemonMetrics, outbox: Outbox, scp: StorageSCP, configuration: LiveConfiguration,
          configurationPath: String?, modelDescription: String) {
@@ -44,12 +44,17 @@ final class StatusPublisher: Service {
         unlink((configuration.current.stateDirectory as NSString).appendingPathComponent(DaemonStatusReport.fileName))
     }
 
-    /// Gives freed memory back to the system once a second while sessions are being planned; a trim costs well
-    /// under a millisecond when there is little to give back.
+    /// Gives freed memory back to the system once a second while sessions are being planned, and every 10 s
+    /// otherwise (planned sessions leave memory when their late-slice window ends, with no plan to mark it).
     private func trimAfterWork() {
         let planned = status.sessionsPlanned
-        let worked = trimmedAt.withLock { last in defer { last = planned }; return last != planned }
-        if worked { AllocatorPolicy.trim() }
+        let now = ContinuousClock.now
+        let due = trimmedAt.withLock { last in
+            guard last.planned != planned || now - last.at >= .seconds(10) else { return false }
+            last = (planned, now)
+            return true
+        }
+        if due { AllocatorPolicy.trim() }
     }
 
     /// A failure to write the file is not the service's failure: `spineplan status` reports it as stale.

@@ -11,6 +11,9 @@ public final class PlanningQueue: Sendable {
     private let continuation: AsyncStream<LocalizerSnapshot>.Continuation
     /// Localizers handed on and not yet planned, and whether the edge is refusing associations.
     public let pressure = Mutex((queued: 0, busy: false))
+    /// When "overloaded" was last logged, and the busy spells since that were not: under steady overload the edge
+    /// flips every few hundred milliseconds, and a line each time was 488 lines in ten minutes.
+    private let overloadLog = Mutex((at: ContinuousClock.Instant?.none, unlogged: 0))
     private let inbox: InstanceInbox
     private let scp: StorageSCP
     private let configuration: LiveConfiguration
@@ -44,7 +47,8 @@ public final class PlanningQueue: Sendable {
     }
 
     /// While the planning queue or the inbox is long, new associations are rejected as transient, so consoles
-    /// retry later; associations already open finish, and nothing acknowledged is dropped.
+    /// retry later; associations already open finish, and nothing acknowledged is dropped. Logged at most once a
+    /// minute, with the count of the spells in between.
     private func updatePressure() {
         let limits = configuration.current.sessions
         let slices = inbox.depth
@@ -56,11 +60,19 @@ public final class PlanningQueue: Sendable {
         }
         guard let change else { return }
         scp.setBusy(change.busy)
-        let metadata: Logger.Metadata = ["queued_sessions": "\(change.queued)", "pending_slices": "\(slices)"]
-        if change.busy {
-            logger.warning("overloaded: rejecting new associations until the queue drains", metadata: metadata)
-        } else {
-            logger.notice("accepting new associations again", metadata: metadata)
+        guard change.busy else { return }
+        let now = ContinuousClock.now
+        let unlogged: Int? = overloadLog.withLock { log in
+            if let at = log.at, now - at < .seconds(60) {
+                log.unlogged += 1
+                return nil
+            }
+            defer { log = (now, 0) }
+            return log.unlogged
         }
+        guard let unlogged else { return }
+        logger.warning("overloaded: rejecting new associations until the queue drains", metadata: [
+            "queued_sessions": "\(change.queued)", "pending_slices": "\(slices)",
+            "overloads_since_last_line": "\(unlogged)"])
     }
 }

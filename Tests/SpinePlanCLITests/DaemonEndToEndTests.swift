@@ -60,7 +60,8 @@ struct DaemonEndToEndTests {
         // outbox, no patient data; and "not running" with exit 1 once it has stopped.
         let state = tmp.appending("state")
         var status = try await Subprocess.run(LiveProcess.spineplan, ["status", "--state-dir", state])
-        for _ in 0..<30 where !status.stdout.contains("1 planned") {
+        // status.json is rewritten each second: wait for the one written after the plan and the delivery.
+        for _ in 0..<30 where !(status.stdout.contains("1 planned") && status.stdout.contains("outbox: 0 waiting")) {
             try await Task.sleep(for: .milliseconds(200))
             status = try await Subprocess.run(LiveProcess.spineplan, ["status", "--state-dir", state])
         }

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import socket
 import statistics
 import subprocess
@@ -23,16 +22,15 @@ import time
 import pydicom
 from pynetdicom import AE, evt, AllStoragePresentationContexts
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from serve_process import rss_kib, start_serve  # noqa: E402
+
 MR = "1.2.840.10008.5.1.4.1.1.4"
 SR = "1.2.840.10008.5.1.4.1.1.88.34"
 
 
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_kib(pid) / 1024
 
 
 def free_port():
@@ -83,17 +81,9 @@ def main():
     rx.supported_contexts = AllStoragePresentationContexts
     server = rx.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
     with tempfile.TemporaryDirectory() as tmp:
-        ours = subprocess.Popen([args.spineplan, "serve", "--port", "0", "--state-dir", os.path.join(tmp, "state"),
-                                 "--destination", f"BENCHRX@127.0.0.1:{server.server_address[1]}", "--log-level", "info"],
-                                stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_WAIT_POLICY="passive"))
-        port = None
-        while port is None:
-            line = ours.stderr.readline()
-            if not line:
-                raise SystemExit("spineplan serve exited before listening")
-            m = re.search(r"listening.*port=(\d+)", line)
-            port = int(m.group(1)) if m else None
-        threading.Thread(target=lambda: [None for _ in ours.stderr], daemon=True).start()
+        ours, port, _ = start_serve(args.spineplan, [
+            "--state-dir", os.path.join(tmp, "state"), "--destination", f"BENCHRX@127.0.0.1:{server.server_address[1]}"],
+            keep=lambda line: False, env=dict(os.environ, OMP_WAIT_POLICY="passive"))
         theirs_port = free_port()
         os.makedirs(os.path.join(tmp, "storescp"))
         theirs = subprocess.Popen(["storescp", "--aetitle", "STORESCP", "--output-directory", os.path.join(tmp, "storescp"),

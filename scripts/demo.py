@@ -19,6 +19,8 @@ import numpy as np
 import pydicom
 from pynetdicom import AE, evt, AllStoragePresentationContexts
 
+from serve_process import start_serve
+
 MR = "1.2.840.10008.5.1.4.1.1.4"
 
 
@@ -75,21 +77,10 @@ def main():
     console_port = server.server_address[1]
 
     state = os.path.join(args.out, "state")
-    daemon = subprocess.Popen([args.spineplan, "serve", "--port", "0", "--destination", f"DEMOCONSOLE@127.0.0.1:{console_port}",
-                               "--state-dir", state, "--log-level", "info"], stderr=subprocess.PIPE, text=True)
-    port = None
-    log = []
     started = time.time()
-    while port is None:
-        line = daemon.stderr.readline()
-        if not line:
-            sys.exit("spineplan serve exited before listening:\n" + "".join(log))
-        log.append(line)
-        m = re.search(r"listening.*port=(\d+)", line)
-        if m:
-            port = int(m.group(1))
+    daemon, port, log = start_serve(args.spineplan, ["--destination", f"DEMOCONSOLE@127.0.0.1:{console_port}",
+                                                     "--state-dir", state])
     print(f"spineplan serve is listening on 127.0.0.1:{port} ({time.time() - started:.2f} s to start, model loaded)")
-    threading.Thread(target=lambda: [log.append(l) for l in daemon.stderr], daemon=True).start()
 
     sender = AE(ae_title="DEMOCONSOLE")
     sender.add_requested_context(MR)

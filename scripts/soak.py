@@ -15,9 +15,7 @@ import argparse
 import copy
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,16 +24,10 @@ import pydicom
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt, AllStoragePresentationContexts
 
+from serve_process import rss_kib, start_serve
+
 SR = "1.2.840.10008.5.1.4.1.1.88.34"
 MR = "1.2.840.10008.5.1.4.1.1.4"
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def load_sessions(folder, planes):
@@ -106,21 +98,10 @@ def main():
     server = receiver.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
     rx_port = server.server_address[1]
 
-    daemon = subprocess.Popen([args.spineplan, "serve", "--port", "0", "--state-dir", args.state,
-                               "--destination", f"SOAKRX@127.0.0.1:{rx_port}", "--max-associations", str(4 * args.consoles),
-                               "--log-level", "info"], stderr=subprocess.PIPE, text=True)
-    port, log = None, []
-    while port is None:
-        line = daemon.stderr.readline()
-        if not line:
-            sys.exit("spineplan serve exited before listening:\n" + "".join(log))
-        log.append(line)
-        m = re.search(r"listening.*port=(\d+)", line)
-        if m:
-            port = int(m.group(1))
-    # Keep only the warnings and worse: a 10-minute run logs every instance at info.
-    threading.Thread(target=lambda: [log.append(l) for l in daemon.stderr if not l.split(" ", 2)[1:2] == ["info"]],
-                     daemon=True).start()
+    # Only the warnings and worse are kept: a 10-minute run logs every instance at info.
+    daemon, port, log = start_serve(args.spineplan, [
+        "--state-dir", args.state, "--destination", f"SOAKRX@127.0.0.1:{rx_port}",
+        "--max-associations", str(4 * args.consoles)], keep=lambda l: l.split(" ", 2)[1:2] != ["info"])
     idle_before = rss_kib(daemon.pid)
 
     stop = time.monotonic() + args.seconds

@@ -26,29 +26,27 @@ package enum DurableFile {
     /// Replaces `path` atomically with `bytes`, mode 0600.
     package static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure(message: "cannot create \(temporary): \(describe(errno))") }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = describe(errno)
-                close(fd)
-                unlink(temporary)
-                throw Failure(message: "cannot write \(path): \(reason)")
-            }
-            offset += n
+        let fd: Int32
+        do {
+            fd = try createTemporary(temporary, bytes)
+        } catch {
+            throw Failure(message: error.creating ? "cannot create \(temporary): \(describe(error.code))"
+                                                  : "cannot write \(path): \(describe(error.code))")
         }
         try commit(fd: fd, temporary: temporary, to: path)
     }
 
-    /// Writes `path` (temporary file, then rename; mode 0600) without fsync: it survives a kill -9 of this process at
-    /// any point, and a crash of the machine once the file system is synced. Returns the errno of a failure.
-    package static func writeUnsynced(_ bytes: [UInt8], to path: String) -> Int32? {
-        let temporary = path + ".tmp"
+    private struct Errno: Error {
+        var code: Int32
+        /// The temporary file could not be created at all (rather than written).
+        var creating = false
+    }
+
+    /// Creates `temporary` (mode 0600) holding `bytes` and returns its still open descriptor; on failure nothing is
+    /// left behind.
+    private static func createTemporary(_ temporary: String, _ bytes: [UInt8]) throws(Errno) -> Int32 {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return errno }
+        guard fd >= 0 else { throw Errno(code: errno, creating: true) }
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
@@ -57,9 +55,22 @@ package enum DurableFile {
                 let failure = errno
                 close(fd)
                 unlink(temporary)
-                return failure
+                throw Errno(code: failure)
             }
             offset += n
+        }
+        return fd
+    }
+
+    /// Writes `path` (temporary file, then rename; mode 0600) without fsync: it survives a kill -9 of this process at
+    /// any point, and a crash of the machine once the file system is synced. Returns the errno of a failure.
+    package static func writeUnsynced(_ bytes: [UInt8], to path: String) -> Int32? {
+        let temporary = path + ".tmp"
+        let fd: Int32
+        do {
+            fd = try createTemporary(temporary, bytes)
+        } catch {
+            return error.code
         }
         var failure: Int32? = close(fd) == 0 ? nil : errno
         if failure == nil && rename(temporary, path) != 0 { failure = errno }

@@ -175,8 +175,7 @@ public final class Outbox: Service {
         for (peer, items) in byPeer {
             await send(items, to: peer)
         }
-        let next = state.withLock { s in s.items.values.map(\.nextAttempt).min() }
-        return next.map { max(0, $0.timeIntervalSince(Date())) } ?? 1
+        return secondsUntilNextDue
     }
 
     private func send(_ items: [OutboxItem], to peer: DICOMPeer) async {

@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// DCMTK 3.6.7 on Debian 12: `pkg-config dcmtk` is broken (it wants sndfile), so the libraries are named one by one.
-let dcmtkLibraries: [LinkerSetting] = ["dcmsr", "dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }
+let dcmtkLibraries: [LinkerSetting] = ["dcmtls", "dcmsr", "dcmnet", "dcmdata", "oflog", "ofstd", "ssl", "crypto"].map { .linkedLibrary($0) }
 
 let package = Package(
     name: "SpinePlan",

@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-apt_packages=(libdcmtk-dev dcmtk dicom3tools libsystemd-dev libdnnl-dev zlib1g-dev python3-venv iproute2)
+apt_packages=(libdcmtk-dev dcmtk dicom3tools libsystemd-dev libdnnl-dev zlib1g-dev libssl-dev openssl python3-venv iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 // The Storage SCP: our own listening socket, DCMTK's ASC/DIMSE layers per association, one joined worker
 // thread per association. DcmSCPPool is avoided on purpose: in 3.6.7 it leaks about 8.5 MB per association.
 #include "Internal.hpp"
+#include "TLSServer.hpp"
 
 #include "dcmtk/dcmdata/dcostrma.h"
 
@@ -105,6 +106,7 @@ struct spdcm_scp {
     int32_t maxPending() const { return std::max<int32_t>(32, 4 * maxAssociations); }
     std::atomic<uint64_t> nextAssociationID{1};
     std::list<std::unique_ptr<Worker>> workers;
+    std::unique_ptr<spdcm::TLSServer> tls;
 
     void event(int kind, uint64_t id, const char *calling, const char *called, const char *peer,
                const std::string &detail) {
@@ -228,7 +230,7 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id) {
         return;
     }
     std::string incomplete;
-    if (!awaitWholeRequest(fd, deadline, incomplete)) {
+    if (tls ? !tls->secure(fd, deadline, incomplete) : !awaitWholeRequest(fd, deadline, incomplete)) {
         ::close(fd);
         event(SPDCM_EVENT_IDLE_DROPPED, id, "", aeTitle.c_str(), peer.c_str(), incomplete);
         return;
@@ -246,12 +248,19 @@ void spdcm_scp::serveConnection(int fd, std::string peer, uint64_t id) {
     {
         std::lock_guard<std::mutex> lock(externalSocketMutex);
         dcmExternalSocketHandle.set(fd);
-        cond = ASC_receiveAssociation(network, &assoc, maxPDU, nullptr, nullptr, OFFalse, DUL_NOBLOCK,
-                                      acseTimeout);
+        cond = ASC_receiveAssociation(network, &assoc, maxPDU, nullptr, nullptr, tls ? OFTrue : OFFalse,
+                                      DUL_NOBLOCK, acseTimeout);
         dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
     }
     if (cond.bad() || !assoc) {
-        if (assoc) { ASC_dropAssociation(assoc); ASC_destroyAssociation(&assoc); } else { ::close(fd); }
+        if (assoc) {
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
+        } else if (tls) {
+            spdcm::TLSServer::discardHandedOver();   // closes the socket with the TLS session
+        } else {
+            ::close(fd);
+        }
         event(SPDCM_EVENT_FAILED, id, "", aeTitle.c_str(), peer.c_str(),
               std::string("association request unreadable: ") + cond.text());
         return;
@@ -490,6 +499,11 @@ spdcm_scp *spdcm_scp_create(const spdcm_scp_config *config, spdcm_scp_callbacks 
             if (config->allowed_peer_addresses[i]) scp->allowedPeers.emplace_back(config->allowed_peer_addresses[i]);
         scp->callbacks = callbacks;
         scp->acceptResults = config->accept_results;
+        if (config->tls) {
+            std::string why;
+            scp->tls = spdcm::TLSServer::create(*config->tls, why);
+            if (!scp->tls) { spdcm::fail(error, SPDCM_E_INVALID_ARGUMENT, why); return nullptr; }
+        }
 
         if (config->listen_fd >= 0) {
             scp->listenFd = config->listen_fd;
@@ -534,6 +548,7 @@ spdcm_scp *spdcm_scp_create(const spdcm_scp_config *config, spdcm_scp_callbacks 
             cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, scp->acseTimeout, &scp->network);
             dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
         }
+        if (cond.good() && scp->tls) cond = ASC_setTransportLayer(scp->network, scp->tls->transportLayer(), 0);
         if (cond.bad()) {
             spdcm::fail(error, SPDCM_E_NETWORK, std::string("cannot initialise DICOM network: ") + cond.text());
             if (scp->ownsListenFd) closeFd(scp->listenFd);

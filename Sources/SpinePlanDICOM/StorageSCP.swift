@@ -62,21 +62,32 @@ public final class StorageSCP: Sendable {
                 let context = Unmanaged<Context>.fromOpaque(ctx!).takeUnretainedValue()
                 StorageSCP.handleEvent(context, event)
             })
-        let pointer: OpaquePointer? = withCStrings(configuration.allowedCallingAETitles) { aes in
-            withCStrings(configuration.allowedPeerAddresses) { peers in
-                return configuration.aeTitle.withCString { ae in
-                    configuration.bindAddress.withCString { bind in
-                        var c = spdcm_scp_config(
-                            ae_title: ae, bind_address: bind, port: Int32(configuration.port),
-                            listen_fd: configuration.listenFileDescriptor ?? -1,
-                            acse_timeout_seconds: Int32(configuration.acseTimeoutSeconds),
-                            dimse_timeout_seconds: Int32(configuration.dimseTimeoutSeconds),
-                            max_pdu: configuration.maxPDU, max_associations: Int32(configuration.maxAssociations),
-                            max_dataset_bytes: configuration.maxDatasetBytes,
-                            allowed_calling_ae_titles: aes.baseAddress, allowed_calling_ae_title_count: aes.count,
-                            allowed_peer_addresses: peers.baseAddress, allowed_peer_address_count: peers.count,
-                            accept_results: configuration.acceptsResults)
-                        return spdcm_scp_create(&c, callbacks, &error)
+        // The shim copies every string at creation: they need to live only for this call.
+        let tls = configuration.tls
+        let strings = [configuration.aeTitle, configuration.bindAddress, tls?.certificateFile ?? "",
+                       tls?.privateKeyFile ?? "", tls?.trustedCAFile ?? ""]
+        let pointer: OpaquePointer? = withCStrings(strings) { s in
+            withCStrings(configuration.allowedCallingAETitles) { aes in
+                withCStrings(configuration.allowedPeerAddresses) { peers in
+                    withCStrings(tls?.normalisedFingerprints ?? []) { fingerprints in
+                        var secure = spdcm_scp_tls(
+                            certificate_file: s[2]!, private_key_file: s[3]!,
+                            trusted_ca_file: tls?.trustedCAFile == nil ? nil : s[4],
+                            allowed_client_sha256: fingerprints.baseAddress,
+                            allowed_client_sha256_count: fingerprints.count)
+                        return withUnsafePointer(to: &secure) { securePointer in
+                            var c = spdcm_scp_config(
+                                ae_title: s[0]!, bind_address: s[1]!, port: Int32(configuration.port),
+                                listen_fd: configuration.listenFileDescriptor ?? -1,
+                                acse_timeout_seconds: Int32(configuration.acseTimeoutSeconds),
+                                dimse_timeout_seconds: Int32(configuration.dimseTimeoutSeconds),
+                                max_pdu: configuration.maxPDU, max_associations: Int32(configuration.maxAssociations),
+                                max_dataset_bytes: configuration.maxDatasetBytes,
+                                allowed_calling_ae_titles: aes.baseAddress, allowed_calling_ae_title_count: aes.count,
+                                allowed_peer_addresses: peers.baseAddress, allowed_peer_address_count: peers.count,
+                                accept_results: configuration.acceptsResults, tls: tls == nil ? nil : securePointer)
+                            return spdcm_scp_create(&c, callbacks, &error)
+                        }
                     }
                 }
             }

@@ -20,6 +20,32 @@ public struct StorageSCPConfiguration: Sendable, Equatable {
     /// Also accept Comprehensive 3D SR and Secondary Capture instances, which arrive with no slices. Off for the
     /// daemon's intake (anything else is refused at negotiation); on for a console that receives SpinePlan's results.
     public var acceptsResults = false
+    /// DICOM TLS on this port; nil serves plain TCP.
+    public var tls: TLS?
+
+    /// A server certificate and key (PEM), and who may connect.
+    public struct TLS: Sendable, Equatable {
+        public var certificateFile: String
+        public var privateKeyFile: String
+        /// When set, every client must present a certificate this CA signed.
+        public var trustedCAFile: String?
+        /// When not empty, the client certificate's SHA-256 fingerprint must be one of these (hex, any case,
+        /// colons allowed).
+        public var allowedClientSHA256: [String]
+
+        public init(certificateFile: String, privateKeyFile: String, trustedCAFile: String? = nil,
+                    allowedClientSHA256: [String] = []) {
+            self.certificateFile = certificateFile
+            self.privateKeyFile = privateKeyFile
+            self.trustedCAFile = trustedCAFile
+            self.allowedClientSHA256 = allowedClientSHA256
+        }
+
+        /// The fingerprints as the shim compares them: lowercase hex without separators.
+        var normalisedFingerprints: [String] {
+            allowedClientSHA256.map { $0.lowercased().filter { $0.isHexDigit } }
+        }
+    }
 
     public init() {}
 }

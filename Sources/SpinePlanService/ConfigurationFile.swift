@@ -166,13 +166,36 @@ public enum ConfigurationFile {
             return DICOMPeer(aeTitle: ae, host: host, port: port)
         }
 
+        /// `network.tls`: certificate and key are required; the CA and the fingerprint list are optional.
+        mutating func tls(_ node: Node) -> StorageSCPConfiguration.TLS? {
+            let f = mapping(node, "network.tls", known: ["certificate", "private_key", "client_ca", "allowed_client_sha256"])
+            var certificate = "", key = "", ca = "", fingerprints: [String] = []
+            string(f["certificate"], "network.tls.certificate", into: &certificate)
+            string(f["private_key"], "network.tls.private_key", into: &key)
+            string(f["client_ca"], "network.tls.client_ca", into: &ca)
+            strings(f["allowed_client_sha256"], "network.tls.allowed_client_sha256", into: &fingerprints)
+            for required in ["certificate", "private_key"] where f[required] == nil {
+                fail("network.tls.\(required)", node, "missing")
+            }
+            for (i, fingerprint) in fingerprints.enumerated() {
+                let hex = fingerprint.filter { $0 != ":" }
+                if hex.count != 64 || !hex.allSatisfy(\.isHexDigit) {
+                    fail("network.tls.allowed_client_sha256[\(i)]", f["allowed_client_sha256"],
+                         "'\(fingerprint)' is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+                }
+            }
+            guard !certificate.isEmpty, !key.isEmpty else { return nil }
+            return StorageSCPConfiguration.TLS(certificateFile: certificate, privateKeyFile: key,
+                                               trustedCAFile: ca.isEmpty ? nil : ca, allowedClientSHA256: fingerprints)
+        }
+
         mutating func read(_ root: Node, into c: inout ServiceConfiguration) {
             let top = mapping(root, "", known: ["network", "peers", "destination", "sessions", "protocol", "model", "report",
                                                 "outbox", "recording", "metrics", "logging", "state_directory"])
             if let n = top["network"] {
                 let f = mapping(n, "network", known: ["ae_title", "port", "bind", "acse_timeout_s", "dimse_timeout_s",
                                                       "max_associations", "max_pdu", "max_dataset_mb", "allowed_calling_aes",
-                                                      "allowed_peers"])
+                                                      "allowed_peers", "tls"])
                 aeTitle(f["ae_title"], "network.ae_title", into: &c.network.aeTitle)
                 int(f["port"], "network.port", 0...65535, into: &c.network.port)
                 string(f["bind"], "network.bind", into: &c.network.bind)
@@ -202,6 +225,7 @@ public enum ConfigurationFile {
                         fail("network.allowed_peers[\(i)]", i < items.count ? items[i] : f["allowed_peers"], ConfigurationFile.peerAddressProblem(entry))
                     }
                 }
+                if let t = f["tls"] { c.network.tls = tls(t) }
             }
             if let n = top["peers"] {
                 if let sequence = n.sequence {

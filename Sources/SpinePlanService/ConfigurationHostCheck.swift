@@ -10,6 +10,13 @@ import Glibc
 extension ConfigurationFile.Reader {
     mutating func checkHost(_ c: ServiceConfiguration) {
         checkModel(c.model.path)
+        if let tls = c.network.tls {
+            // The daemon reads these at start as its own user; a key only root can read made `serve` fail there.
+            for (key, path) in [("network.tls.certificate", tls.certificateFile), ("network.tls.private_key", tls.privateKeyFile),
+                                ("network.tls.client_ca", tls.trustedCAFile)] {
+                if let path, let problem = Self.readableFileProblem(path) { issue(key, "\(path) \(problem)") }
+            }
+        }
         let stateOK = checkWritableDirectory(c.stateDirectory, key: "state_directory")
         // The outbox and recordings live under the state directory unless given absolutely; report each once.
         if stateOK || c.outbox.directory.hasPrefix("/") {

@@ -15,6 +15,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
         public var maxDatasetMB = 256
         public var allowedCallingAETitles: [String] = []
         public var allowedPeers: [String] = []
+        /// `network.tls`: DICOM TLS on the port instead of plain TCP.
+        public var tls: StorageSCPConfiguration.TLS?
     }
 
     /// `sessions:` when a localizer counts as complete.
@@ -122,6 +124,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         c.maxDatasetBytes = UInt64(network.maxDatasetMB) << 20
         c.allowedCallingAETitles = network.allowedCallingAETitles
         c.allowedPeerAddresses = network.allowedPeers
+        c.tls = network.tls
         return c
     }
 

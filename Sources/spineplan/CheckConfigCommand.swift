@@ -15,6 +15,7 @@ struct CheckConfigCommand: ParsableCommand {
         do {
             let config = try ConfigurationFile.load(path: file, checkingHost: true)
             print("\(file): OK (bind \(config.network.bind), port \(config.network.port), AE \(config.network.aeTitle), "
+                  + "TLS \(config.network.tls == nil ? "off" : "on"), "
                   + "\(config.peers.count) peer(s), model \(config.model.path)/\(config.model.precision), "
                   + "state \(config.stateDirectory), recording \(config.recording.enabled ? "on" : "off"))")
         } catch {

@@ -240,8 +240,22 @@ def associate(ae, args):
         if type(event.pdu).__name__ == "A_ASSOCIATE_RJ":
             seen["rj"] = True
 
-    assoc = ae.associate(args.host, args.port, ae_title=args.called, evt_handlers=[(evt.EVT_PDU_RECV, on_pdu)])
+    assoc = ae.associate(args.host, args.port, ae_title=args.called, evt_handlers=[(evt.EVT_PDU_RECV, on_pdu)],
+                         tls_args=tls_args(args))
     return assoc, assoc.is_rejected or seen["rj"]
+
+
+def tls_args(args):
+    """pynetdicom's (ssl context, server host name) for --tls-ca: verify the server against that CA, and present
+    --tls-cert/--tls-key when given. None for plain TCP."""
+    if not getattr(args, "tls_ca", None):
+        return None
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args.tls_ca)
+    context.check_hostname = False
+    if args.tls_cert:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    return (context, None)
 
 
 def negotiate(args):
@@ -320,6 +334,9 @@ def main():
         sp.add_argument("--called", default="SPINEPLAN")
         sp.add_argument("--calling", default="CONSOLE")
         sp.add_argument("--implicit", action="store_true")
+        sp.add_argument("--tls-ca", help="DICOM TLS: verify the server's certificate against this CA (PEM)")
+        sp.add_argument("--tls-cert", help="DICOM TLS: the client certificate to present (PEM)")
+        sp.add_argument("--tls-key", help="DICOM TLS: its private key (PEM)")
 
     c = sub.add_parser("make-classic")
     c.add_argument("out")

@@ -83,4 +83,34 @@ import SpinePlanService
         found = issues(good + "outbox:\n  directory: \(blocker)/outbox\n", checkingHost: true)
         #expect(found == ["7 outbox.directory: \(blocker)/outbox cannot be created: \(blocker) is not a directory"])
     }
+
+    @Test("network.tls: certificate and key required, fingerprints checked, files checked on the host")
+    func tlsSettings() throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let fingerprint = String(repeating: "AB:", count: 31) + "AB"
+        let text = """
+        network:
+          tls:
+            certificate: \(tmp.appending("server.crt"))
+            private_key: \(tmp.appending("server.key"))
+            allowed_client_sha256: ["\(fingerprint)", "12:34"]
+        """
+        #expect(issues(text) == ["5 network.tls.allowed_client_sha256[1]: '12:34' is not a SHA-256 fingerprint (64 hex digits, colons allowed)"])
+        #expect(issues("network:\n  tls:\n    certificate: /x.crt\n") == ["3 network.tls.private_key: missing"])
+        let good = """
+        network:
+          tls:
+            certificate: \(tmp.appending("server.crt"))
+            private_key: \(tmp.appending("server.key"))
+            client_ca: \(tmp.appending("ca.crt"))
+        state_directory: \(tmp.appending("state"))
+        """
+        let config = try ConfigurationFile.parse(good, environment: [:])
+        #expect(config.storageSCP.tls?.trustedCAFile == tmp.appending("ca.crt"))
+        let found = issues(good, checkingHost: true).filter { $0.contains("network.tls") }
+        #expect(found == ["3 network.tls.certificate: \(tmp.appending("server.crt")) does not exist",
+                          "4 network.tls.private_key: \(tmp.appending("server.key")) does not exist",
+                          "5 network.tls.client_ca: \(tmp.appending("ca.crt")) does not exist"], "\(found)")
+    }
 }

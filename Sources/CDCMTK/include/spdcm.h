@@ -94,6 +94,16 @@ void spdcm_free(void *_Nullable pointer);
 /* A listening Storage SCP. */
 typedef struct spdcm_scp spdcm_scp;
 
+/* DICOM TLS for an SCP (PEM files). With a trusted CA, every client must present a certificate it signed; with an
+ * allow list, the client certificate's SHA-256 (lowercase hex, no separators) must be listed. */
+typedef struct spdcm_scp_tls {
+    const char *certificate_file;
+    const char *private_key_file;
+    const char *_Nullable trusted_ca_file;
+    const char *const _Nullable *_Nullable allowed_client_sha256;
+    size_t allowed_client_sha256_count;
+} spdcm_scp_tls;
+
 /* Limits and policy for an SCP. Strings are copied at creation. */
 typedef struct spdcm_scp_config {
     const char *ae_title;
@@ -116,6 +126,8 @@ typedef struct spdcm_scp_config {
     /* Also accept Comprehensive 3D SR and Secondary Capture storage: a console receiving SpinePlan's results
      * needs them, the daemon's localizer intake must refuse them. */
     bool accept_results;
+    /* TLS on this port, or NULL for plain TCP. */
+    const spdcm_scp_tls *_Nullable tls;
 } spdcm_scp_config;
 
 /* What happened to an association; delivered through spdcm_scp_callbacks.on_event. */

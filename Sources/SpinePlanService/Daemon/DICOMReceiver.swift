@@ -19,11 +19,20 @@ public struct DICOMReceiver: Service {
 
     public func run() async throws {
         logger.info("listening", metadata: ["ae_title": "\(scp.configuration.aeTitle)", "port": "\(scp.port)",
-                                             "bind": "\(scp.configuration.bindAddress)"])
+                                             "bind": "\(scp.configuration.bindAddress)",
+                                             "tls": "\(Self.describe(scp.configuration.tls))"])
         try await cancelWhenGracefulShutdown {
             try await scp.run()
         }
         inbox.close()
         logger.info("listener stopped")
+    }
+
+    /// "off", or whom the TLS listener lets in, for the start-up line an admin checks first.
+    static func describe(_ tls: StorageSCPConfiguration.TLS?) -> String {
+        guard let tls else { return "off" }
+        if tls.trustedCAFile == nil { return "on, any client" }
+        return tls.allowedClientSHA256.isEmpty ? "on, clients of the CA"
+            : "on, \(tls.allowedClientSHA256.count) listed client certificate(s)"
     }
 }

@@ -53,7 +53,8 @@ if not os.environ.get("SPINEPLAN_BINARY") and not os.path.exists(BINARY):
 MATCH_MM = 12.0
 RECALL_MM = 10.0
 RECALL_LEVELS = ("L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1", "L4/S1", "L5/L6", "L6/S1")  # down to the lumbosacral disc
-SETS = ["eval-synth", "eval-real", "calibrate", "eval-spider-thick", "eval-spider-single"]
+SETS = ["eval-synth", "eval-real", "calibrate", "eval-spider-thick", "eval-spider-single", "calibrate-spider-thick",
+        "calibrate-spider-single"]
 
 
 def angle(a, b):
@@ -78,7 +79,7 @@ def plan(session, config):
 def set_dir(name):
     """The folder of a set's session folders: Training/data/<set> for the scanner's sets, Training/cache/<set> for the
     SPIDER exports (whichever of the two holds sessions)."""
-    first = [CACHE, WORK] if name.startswith("eval-spider") else [WORK, CACHE]
+    first = [CACHE, WORK] if "-spider-" in name else [WORK, CACHE]
     for root in first:
         folder = os.path.join(root, name)
         if os.path.isdir(folder) and any(os.path.exists(os.path.join(folder, c, "truth.json")) for c in os.listdir(folder)):
@@ -274,7 +275,8 @@ def main(argv=None):
                              "recall": recall(None, truth, stack)})
                 continue
             row = score(plan_json, truth)
-            row.update(case=case, categories=category(truth), recall=recall(plan_json, truth, stack))
+            row.update(case=case, categories=category(truth), recall=recall(plan_json, truth, stack),
+                       warnings=plan_json.get("warnings", []), transitional=plan_json.get("transitional_anatomy"))
             rows.append(row)
         groups = {"all": rows}
         if name == "calibrate":
@@ -284,7 +286,7 @@ def main(argv=None):
             groups["normal"] = [r for r in rows if not r["categories"]]
             for cat in ("lstv", "scoliosis>20", "implant"):
                 groups[cat] = [r for r in rows if cat in r["categories"]]
-        if name == "eval-spider-thick":
+        if name.endswith("spider-thick"):
             for t in sorted({r["case"].rsplit("-t", 1)[1] for r in rows}, key=float):
                 groups[f"t{t}mm"] = [r for r in rows if r["case"].rsplit("-t", 1)[1] == t]
         summary = {g: summarise(rs) for g, rs in groups.items()}

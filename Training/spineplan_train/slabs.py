@@ -14,7 +14,10 @@ limitation of these labels, kept out of the LSTV figures (those come from the ph
 
 **Other slices** of the slab name each component after the nearest counted component of the central slice of the
 same kind (within 12 pixels); unmatched components and the posterior elements (not levelled here) are ignored. The
-unlabelled sacrum below L5/S1 is ignored too, so that the model is never taught that a real sacrum is background.
+unlabelled sacrum below L5/S1 is ignored too, so that the model is never taught that a real sacrum is background,
+except the top of S1 (`sacral_top`): the band under the lumbosacral disc, as wide as its central 80 % and 0.4 disc
+spacings deep, is labelled S1. Without it the network had never seen a real sacrum, and on real T2 it took S1 for a
+lumbar vertebra and counted one level low.
 
 **Geometry.** Pixel spacing: the median distance between the lowest five disc centres is set to 36.6 mm (as for
 SPIDER 2D, `spider.py`). Slice spacing is not published; every slab covers exactly the slices where the dural sac is
@@ -107,7 +110,7 @@ def count_levels(lab):
     return names, seq, notes
 
 
-def named_labels(lab, central, names, lowest_disc_row):
+def named_labels(lab, central, names, lowest_disc_row, spacing_px=None):
     """Class indices for one slice, naming components after the central slice's counted ones."""
     out = np.full(lab.shape, IGNORE, np.uint8)
     out[lab == 0] = 0
@@ -136,7 +139,42 @@ def named_labels(lab, central, names, lowest_disc_row):
         band = np.zeros_like(out, dtype=bool)
         band[int(lowest_disc_row) + 3:, :] = True
         out[band & (lab == 0)] = IGNORE
+        if spacing_px:
+            out[sacral_top(out == INDEX["L5/S1"], spacing_px) & (lab == 0)] = INDEX["S1"]
     return out
+
+
+def sacral_top(disc, spacing_px):
+    """The top of the S1 body under a lumbosacral disc mask: the band that the disc rests on, as wide as the disc's
+    central 80 % and 0.4 disc spacings deep, following the disc's tilt. The lumbosacral disc always sits on S1's
+    upper endplate, so this band is sacrum in every spine; the rest of the sacrum stays unlabelled (ignored)."""
+    rows, cols = np.nonzero(disc)
+    band = np.zeros(disc.shape, bool)
+    if len(rows) < 20:
+        return band
+    pts = np.stack([rows, cols], 1).astype(float)
+    c = pts.mean(0)
+    w, v = np.linalg.eigh(np.cov((pts - c).T))
+    u, n = v[:, 1], v[:, 0]
+    if n[0] < 0:
+        n = -n  # caudal: towards larger rows
+    s, t = (pts - c) @ u, (pts - c) @ n
+    lo, hi = np.percentile(s, 10), np.percentile(s, 90)
+    edges = np.arange(np.floor(lo), np.ceil(hi) + 1)
+    low = np.array([t[(s >= a) & (s < a + 1)].max() if np.any((s >= a) & (s < a + 1)) else np.nan for a in edges])
+    if np.all(np.isnan(low)):
+        return band
+    low = np.where(np.isnan(low), np.nanmax(low), low)
+    depth = 0.4 * spacing_px
+    r0, r1 = int(max(0, rows.min())), int(min(disc.shape[0], rows.max() + depth + 2))
+    gr, gc = np.mgrid[r0:r1, 0:disc.shape[1]]
+    q = np.stack([gr.ravel(), gc.ravel()], 1).astype(float) - c
+    qs, qt = q @ u, q @ n
+    inside = (qs >= lo) & (qs < hi)
+    k = np.clip(np.floor(qs - edges[0]).astype(int), 0, len(edges) - 1)
+    under = inside & (qt > low[k] + 0.5) & (qt <= low[k] + depth)
+    band[gr.ravel()[under], gc.ravel()[under]] = True
+    return band
 
 
 def cache_all():
@@ -165,8 +203,9 @@ def cache_all():
         discs = np.nonzero(masks[mid] == 2)
         centre = (float(spine[0].mean()), float(discs[1].mean()))
         raws, labs = [], []
+        spacing_px = 36.6 / mm  # the median lumbar disc spacing, as the pixel size was chosen (spider.pixel_mm)
         for img, m in zip(images, masks):
-            r, l = spider.to_grid(img, named_labels(m, masks[mid], names, lowest), mm, centre)
+            r, l = spider.to_grid(img, named_labels(m, masks[mid], names, lowest, spacing_px), mm, centre)
             raws.append(r)
             labs.append(l)
         spacing = SLAB_WIDTH_MM / len(ks)

@@ -2,6 +2,7 @@
 
     python -m spineplan_train.spider_sessions            # cache/eval-spider-thick/<case>/, cache/eval-spider-single/<case>/
     python -m spineplan_train.spider_sessions --render   # also a PNG of each session's central slice with its truth
+    python -m spineplan_train.spider_sessions --training-patients   # cache/calibrate-spider-{thick,single}/
 
 Each session has the virtual scanner's layout: `<case>/localizer/*.dcm` and `<case>/truth.json` (discs with
 `level`, `centre_lps_mm`, `normal_lps`; vertebrae with `level`, `centre_lps_mm`; `anatomy`), so that
@@ -52,6 +53,10 @@ THICKNESSES_MM = (3.0, 4.5, 6.0)
 INTENSITY_SCALE = 8
 THICK_SET = os.path.join(CACHE, "eval-spider-thick")
 SINGLE_SET = os.path.join(CACHE, "eval-spider-single")
+# The training patients made the same way: a real-T2 calibration set for the naming rules (the network has seen
+# these patients, so it segments them better than new ones; the held-out sets are never used to choose anything).
+CALIBRATE_THICK_SET = os.path.join(CACHE, "calibrate-spider-thick")
+CALIBRATE_SINGLE_SET = os.path.join(CACHE, "calibrate-spider-single")
 
 
 def uid(*parts):
@@ -181,11 +186,12 @@ def write_localizer(folder, session_id, patient, slices, geo, thickness):
         ds.save_as(os.path.join(folder, f"sag_{i:02d}.dcm"), enforce_file_format=True)
 
 
-def export(render=False):
+def export(render=False, training=False):
     held = slabs.held_out_patients()
     with open(os.path.join(slabs.SLABS, "index.json")) as f:
-        cases = [c for c in json.load(f)["cases"] if c["patient"] in held]
-    for root in (THICK_SET, SINGLE_SET):
+        cases = [c for c in json.load(f)["cases"] if (c["patient"] in held) != training]
+    thick_set, single_set = (CALIBRATE_THICK_SET, CALIBRATE_SINGLE_SET) if training else (THICK_SET, SINGLE_SET)
+    for root in (thick_set, single_set):
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)
     manifest = []
@@ -212,8 +218,8 @@ def export(render=False):
             start = (n - k * g) // 2
             slices = [(geo.x(start + j * g + (g - 1) / 2), images[start + j * g:start + (j + 1) * g].mean(0))
                       for j in range(k)]
-            sessions.append((THICK_SET, f"{case['case']}-t{t:g}", slices, g * geo.spacing))
-        sessions.append((SINGLE_SET, case["case"], [(geo.x(mid), images[mid])], geo.spacing))
+            sessions.append((thick_set, f"{case['case']}-t{t:g}", slices, g * geo.spacing))
+        sessions.append((single_set, case["case"], [(geo.x(mid), images[mid])], geo.spacing))
         for root, sid, slices, thick in sessions:
             folder = os.path.join(root, sid)
             write_localizer(os.path.join(folder, "localizer"), sid, case["patient"], slices, geo, thick)
@@ -226,7 +232,7 @@ def export(render=False):
                              "discs": [d["level"] for d in truth["discs"]]})
             print(f"{sid}: {len(slices)} slice(s) of {thick:.2f} mm, {mm:.3f} mm pixels, "
                   f"{len(truth['discs'])} discs {truth['discs'][0]['level']}…{truth['discs'][-1]['level']}", flush=True)
-    with open(os.path.join(CACHE, "eval-spider-manifest.json"), "w") as f:
+    with open(os.path.join(CACHE, ("calibrate" if training else "eval") + "-spider-manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
 
 
@@ -276,8 +282,10 @@ def render_png(session, out, scale=2):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--render", action="store_true", help="also write <session>/check.png")
+    ap.add_argument("--training-patients", action="store_true",
+                    help="the training patients instead, into cache/calibrate-spider-thick and -single")
     args = ap.parse_args(argv)
-    export(render=args.render)
+    export(render=args.render, training=args.training_patients)
 
 
 if __name__ == "__main__":

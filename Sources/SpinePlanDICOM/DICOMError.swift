@@ -9,6 +9,8 @@ public struct DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A received object's content that SpinePlan refuses at C-STORE: not finite, out of the plausible range,
         /// an orientation that is not two orthonormal directions, or a Modality other than MR.
         case nonFinite, outOfRange, notOrthonormal, wrongModality
+        /// An image larger than a localizer can be (`SliceLimits`).
+        case tooLarge
     }
 
     public let code: Code

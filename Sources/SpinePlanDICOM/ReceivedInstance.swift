@@ -71,6 +71,7 @@ public enum DIMSEStatus {
         case .nonFinite: geometryNotFinite
         case .outOfRange: geometryOutOfRange
         case .notOrthonormal: orientationNotOrthonormal
+        case .tooLarge: outOfResources
         default: cannotUnderstand
         }
     }

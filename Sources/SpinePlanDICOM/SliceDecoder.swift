@@ -2,7 +2,9 @@ import SpinePlanGeometry
 
 /// Turns a received MR or Enhanced MR object into `Slice` values, one per frame.
 public enum SliceDecoder {
-    public static func slices(from object: DICOMObject) throws(DICOMError) -> [Slice] {
+    /// `limits` refuses images larger than a localizer before their pixels are decoded; objects read back from
+    /// SpinePlan's own journal or recordings pass `.none`, as they were checked on arrival.
+    public static func slices(from object: DICOMObject, limits: SliceLimits = .none) throws(DICOMError) -> [Slice] {
         let root = object.root
         guard let sopClass = root.trimmed(.sopClassUID) else { throw missing(.sopClassUID, "SOP Class UID") }
         // A CT (or any other modality) wrapped in an MR SOP class was once planned as if it were MR. An absent
@@ -12,8 +14,8 @@ public enum SliceDecoder {
             throw DICOMError(.wrongModality, "Modality \(modality.prefix(16)) in an MR object; only MR is planned")
         }
         switch sopClass {
-        case SOPClass.mrImageStorage: return [try classic(root, sopClass: sopClass)]
-        case SOPClass.enhancedMRImageStorage: return try enhanced(root, sopClass: sopClass)
+        case SOPClass.mrImageStorage: return [try classic(root, sopClass: sopClass, limits: limits)]
+        case SOPClass.enhancedMRImageStorage: return try enhanced(root, sopClass: sopClass, limits: limits)
         default: throw DICOMError(.unsupported, "SOP class \(sopClass) is not an MR image")
         }
     }
@@ -137,8 +139,9 @@ public enum SliceDecoder {
         return bytes
     }
 
-    static func classic(_ root: DICOMItem, sopClass: String) throws(DICOMError) -> Slice {
+    static func classic(_ root: DICOMItem, sopClass: String, limits: SliceLimits) throws(DICOMError) -> Slice {
         let format = try PixelFormat(root)
+        try limits.check(rows: format.rows, columns: format.columns, frames: 1)
         let geometry = try plane(position: root.doubles(.imagePositionPatient), orientation: root.doubles(.imageOrientationPatient),
                                  spacing: root.doubles(.pixelSpacing), format: format)
         let bytes = try pixelBytes(root, format: format, frames: 1)
@@ -173,9 +176,10 @@ public enum SliceDecoder {
         return nil
     }
 
-    static func enhanced(_ root: DICOMItem, sopClass: String) throws(DICOMError) -> [Slice] {
+    static func enhanced(_ root: DICOMItem, sopClass: String, limits: SliceLimits) throws(DICOMError) -> [Slice] {
         let format = try PixelFormat(root)
         guard let frames = root.int(.numberOfFrames), frames > 0 else { throw missing(.numberOfFrames, "Number of Frames") }
+        try limits.check(rows: format.rows, columns: format.columns, frames: frames)
         guard root.sequenceCount(.perFrameFunctionalGroupsSequence) == frames else {
             throw DICOMError(.parse, "Per-frame Functional Groups Sequence has \(root.sequenceCount(.perFrameFunctionalGroupsSequence)) items for \(frames) frames")
         }

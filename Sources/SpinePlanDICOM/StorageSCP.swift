@@ -24,8 +24,11 @@ public final class StorageSCP: Sendable {
         let logger: Logger
         let onEvent: @Sendable (AssociationEvent) -> Void
         let refusals = RefusalLogLimiter()
-        init(sink: any InstanceSink, logger: Logger, onEvent: @escaping @Sendable (AssociationEvent) -> Void) {
+        let sliceLimits: SliceLimits
+        init(sink: any InstanceSink, logger: Logger, sliceLimits: SliceLimits,
+             onEvent: @escaping @Sendable (AssociationEvent) -> Void) {
             self.sink = sink
+            self.sliceLimits = sliceLimits
             self.logger = logger
             self.onEvent = onEvent
         }
@@ -50,7 +53,7 @@ public final class StorageSCP: Sendable {
     /// Binds the port (or adopts the socket) now, so a bad address fails before anything is announced ready.
     public init(configuration: StorageSCPConfiguration, sink: any InstanceSink, logger: Logger,
                 onEvent: @escaping @Sendable (AssociationEvent) -> Void = { _ in }) throws(DICOMError) {
-        let context = Context(sink: sink, logger: logger, onEvent: onEvent)
+        let context = Context(sink: sink, logger: logger, sliceLimits: configuration.sliceLimits, onEvent: onEvent)
         var error = spdcm_error()
         let callbacks = spdcm_scp_callbacks(
             context: Unmanaged.passUnretained(context).toOpaque(),
@@ -167,7 +170,7 @@ public final class StorageSCP: Sendable {
         do {
             // Results (SR, overlay) carry no slices; negotiation admits them only when acceptsResults is set.
             let isResult = sopClass == SOPClass.comprehensive3DSR || sopClass == SOPClass.secondaryCaptureImageStorage
-            slices = isResult ? [] : try SliceDecoder.slices(from: object)
+            slices = isResult ? [] : try SliceDecoder.slices(from: object, limits: context.sliceLimits)
         } catch {
             context.refused(log, peer: peer, "C-STORE refused: \(error.message)")
             respond(DIMSEStatus.refusing(error), error.message)

@@ -13,6 +13,8 @@ public struct StorageSCPConfiguration: Sendable, Equatable {
     public var maxPDU: UInt32 = 65536
     public var maxAssociations = 8
     public var maxDatasetBytes: UInt64 = 256 << 20
+    /// The largest image taken as a localizer slice; larger ones are refused at C-STORE (0xA700).
+    public var sliceLimits = SliceLimits()
     /// Empty means any calling AE title is accepted.
     public var allowedCallingAETitles: [String] = []
     /// Empty means any peer address is accepted.

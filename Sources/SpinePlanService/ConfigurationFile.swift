@@ -194,7 +194,7 @@ public enum ConfigurationFile {
                                                 "outbox", "recording", "metrics", "logging", "state_directory"])
             if let n = top["network"] {
                 let f = mapping(n, "network", known: ["ae_title", "port", "bind", "acse_timeout_s", "dimse_timeout_s",
-                                                      "max_associations", "max_pdu", "max_dataset_mb", "allowed_calling_aes",
+                                                      "max_associations", "max_pdu", "max_dataset_mb", "max_matrix", "max_megapixels", "allowed_calling_aes",
                                                       "allowed_peers", "tls"])
                 aeTitle(f["ae_title"], "network.ae_title", into: &c.network.aeTitle)
                 int(f["port"], "network.port", 0...65535, into: &c.network.port)
@@ -210,6 +210,8 @@ public enum ConfigurationFile {
                 int(f["max_pdu"], "network.max_pdu", 4096...131072, into: &pdu)
                 c.network.maxPDU = UInt32(pdu)
                 int(f["max_dataset_mb"], "network.max_dataset_mb", 1...4096, into: &c.network.maxDatasetMB)
+                int(f["max_matrix"], "network.max_matrix", 64...8192, into: &c.network.maxMatrix)
+                int(f["max_megapixels"], "network.max_megapixels", 1...1024, into: &c.network.maxMegapixels)
                 strings(f["allowed_calling_aes"], "network.allowed_calling_aes", into: &c.network.allowedCallingAETitles)
                 for (i, ae) in c.network.allowedCallingAETitles.enumerated() where !Self.isAETitle(ae) {
                     fail("network.allowed_calling_aes[\(i)]", f["allowed_calling_aes"], "'\(ae)' is not an AE title")

@@ -13,6 +13,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
         public var maxAssociations = 8
         public var maxPDU: UInt32 = 65536
         public var maxDatasetMB = 256
+        /// Rows and Columns of a slice may each be at most this (`SliceLimits.maxMatrix`).
+        public var maxMatrix = 1024
+        /// Pixels of one object, frames included, in millions (`SliceLimits.maxMegapixels`).
+        public var maxMegapixels = 32
         public var allowedCallingAETitles: [String] = []
         public var allowedPeers: [String] = []
         /// `network.tls`: DICOM TLS on the port instead of plain TCP.
@@ -122,6 +126,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         c.maxAssociations = network.maxAssociations
         c.maxPDU = network.maxPDU
         c.maxDatasetBytes = UInt64(network.maxDatasetMB) << 20
+        c.sliceLimits = SliceLimits(maxMatrix: network.maxMatrix, maxMegapixels: network.maxMegapixels)
         c.allowedCallingAETitles = network.allowedCallingAETitles
         c.allowedPeerAddresses = network.allowedPeers
         c.tls = network.tls

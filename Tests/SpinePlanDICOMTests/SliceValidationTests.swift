@@ -98,4 +98,42 @@ import SpinePlanScanner
         #expect(server.sink.count == 2)
         #expect(server.sink.slices.last?.instanceNumber == nil, "an unrepresentable Instance Number reads as absent")
     }
+
+    @Test("an image larger than a localizer is refused 0xA700 before its pixels are decoded; the limits are configurable")
+    func tooLargeRefused() throws {
+        let small = try DICOMFileWriter.makeMRImage(sampleSlice())   // 32 x 24
+        #expect(try SliceDecoder.slices(from: small, limits: SliceLimits()).count == 1)
+        let error = try #require(throws: DICOMError.self) {
+            try SliceDecoder.slices(from: small, limits: SliceLimits(maxMatrix: 30))
+        }
+        #expect(DIMSEStatus.refusing(error) == DIMSEStatus.outOfResources)
+        #expect(error.message == "32x24 pixels: over the localizer limit of 30")
+        // Three 600 x 600 frames are 1.08 million pixels: over a 1 Mpixel limit, within 2.
+        var frames = (0..<3).map { i -> Slice in
+            var s = sampleSlice(i)
+            s.plane.rows = 600
+            s.plane.columns = 600
+            s.pixels = [Float](repeating: 1, count: 600 * 600)
+            return s
+        }
+        for i in frames.indices { frames[i].patientStudy = frames[0].patientStudy; frames[i].sopInstanceUID = frames[0].sopInstanceUID }
+        let enhanced = try DICOMFileWriter.makeEnhancedMR(frames)
+        #expect(try SliceDecoder.slices(from: enhanced, limits: SliceLimits(maxMegapixels: 2)).count == 3)
+        let frameError = try #require(throws: DICOMError.self) {
+            try SliceDecoder.slices(from: enhanced, limits: SliceLimits(maxMegapixels: 1))
+        }
+        #expect(frameError.message == "3 frames of 600x600: over 1 Mpixel")
+        #expect(frameError.message.utf8.count <= 63)
+    }
+
+    @Test("over C-STORE a slice over the configured matrix gets 0xA700 and never reaches the pipeline")
+    func tooLargeOverTheWire() throws {
+        let server = try TestServer { $0.sliceLimits = SliceLimits(maxMatrix: 30) }
+        defer { server.stop() }
+        let peer = DICOMPeer(aeTitle: "SPINEPLAN", host: "127.0.0.1", port: server.port)
+        let outcome = StorageSCU(callingAETitle: "CONSOLE", timeoutSeconds: 10)
+            .storeEach([try DICOMFileWriter.makeMRImage(sampleSlice())], to: peer)
+        #expect(outcome.statuses == [DIMSEStatus.outOfResources])
+        #expect(server.sink.count == 0)
+    }
 }

@@ -7,8 +7,8 @@ import SpinePlanGeometry
 public enum StructuredReportWriter {
     /// One planned stack, geometry only.
     public struct Plane: Sendable {
-        /// Disc name (`L4/L5`), or nil when the levels were not named.
-        public var level: String?
+        /// The disc's level, or nil when the levels were not named.
+        public var level: DiscLevel?
         /// Corners P0, P1, P2, P3 of the centre slice's FOV rectangle: P1−P0 along the row direction, P3−P0 along the column.
         public var corners: [Vector3]
         public var thickness: Double
@@ -16,7 +16,7 @@ public enum StructuredReportWriter {
         public var slices: Int
         public var confidence: Double
 
-        public init(level: String?, corners: [Vector3], thickness: Double, spacing: Double, slices: Int, confidence: Double) {
+        public init(level: DiscLevel?, corners: [Vector3], thickness: Double, spacing: Double, slices: Int, confidence: Double) {
             precondition(corners.count == 4)
             self.level = level
             self.corners = corners
@@ -35,21 +35,24 @@ public enum StructuredReportWriter {
 
     /// Finding-site codes of the intervertebral discs: SNOMED CT where it has the disc; SpinePlan's private scheme for
     /// the transitional discs, which SNOMED CT does not name (Docs/conformance.md).
-    public static let discCodes: [String: (code: String, scheme: String, meaning: String)] = [
-        "T12/L1": ("76206002", "SCT", "T12-L1 intervertebral disc"),
-        "L1/L2": ("80064006", "SCT", "L1-L2 intervertebral disc"),
-        "L2/L3": ("67459009", "SCT", "L2-L3 intervertebral disc"),
-        "L3/L4": ("62551000", "SCT", "L3-L4 intervertebral disc"),
-        "L4/L5": ("84020006", "SCT", "L4-L5 intervertebral disc"),
-        "L5/S1": ("715056000", "SCT", "L5-S1 intervertebral disc"),
-        "L5/L6": ("DISC-L5-L6", "99SPINEPLAN", "L5-L6 intervertebral disc (transitional)"),
-        "L6/S1": ("DISC-L6-S1", "99SPINEPLAN", "L6-S1 intervertebral disc (transitional)"),
-        "L4/S1": ("DISC-L4-S1", "99SPINEPLAN", "L4-S1 intervertebral disc (transitional)"),
-    ]
+    /// Exhaustive over `DiscLevel`, so a level the planner can name always has a code.
+    public static func discCode(_ level: DiscLevel) -> (code: String, scheme: String, meaning: String) {
+        switch level {
+        case .t12L1: ("76206002", "SCT", "T12-L1 intervertebral disc")
+        case .l1L2: ("80064006", "SCT", "L1-L2 intervertebral disc")
+        case .l2L3: ("67459009", "SCT", "L2-L3 intervertebral disc")
+        case .l3L4: ("62551000", "SCT", "L3-L4 intervertebral disc")
+        case .l4L5: ("84020006", "SCT", "L4-L5 intervertebral disc")
+        case .l5S1: ("715056000", "SCT", "L5-S1 intervertebral disc")
+        case .l5L6: ("DISC-L5-L6", "99SPINEPLAN", "L5-L6 intervertebral disc (transitional)")
+        case .l6S1: ("DISC-L6-S1", "99SPINEPLAN", "L6-S1 intervertebral disc (transitional)")
+        case .l4S1: ("DISC-L4-S1", "99SPINEPLAN", "L4-S1 intervertebral disc (transitional)")
+        }
+    }
 
     /// The disc level a finding-site code names, in either scheme.
-    public static func level(ofFindingSite code: String) -> String? {
-        discCodes.first { $0.value.code == code }?.key
+    public static func level(ofFindingSite code: String) -> DiscLevel? {
+        DiscLevel.allCases.first { discCode($0).code == code }
     }
 
     /// Who wrote the report.
@@ -99,7 +102,7 @@ public enum StructuredReportWriter {
             spdcm_sr_measurement(concept: code(slicesConcept), value: Double(p.slices), unit: code(("{slices}", "UCUM", "slices"))),
             spdcm_sr_measurement(concept: code(confidenceConcept), value: p.confidence, unit: code(("1", "UCUM", "no units"))),
         ] }
-        let identifiers = planes.enumerated().map { i, p in "\(p.level ?? "unnamed disc \(i + 1)") oblique axial" }
+        let identifiers = planes.enumerated().map { i, p in "\(p.level?.name ?? "unnamed disc \(i + 1)") oblique axial" }
         var evidenceItems = refs.map {
             spdcm_sr_evidence(study_uid: c($0.studyInstanceUID), series_uid: c($0.seriesInstanceUID),
                               sop_class_uid: c($0.sopClassUID), sop_instance_uid: c($0.sopInstanceUID))
@@ -108,7 +111,7 @@ public enum StructuredReportWriter {
         var error = spdcm_error()
         let handle: OpaquePointer? = withArrays(&pointBuffers, &measurementBuffers) { points, measurements in
             var groups: [spdcm_sr_group] = planes.indices.map { i in
-                let site = planes[i].level.flatMap { discCodes[$0] }
+                let site = planes[i].level.map(discCode)
                 return spdcm_sr_group(
                     tracking_identifier: c(identifiers[i]), tracking_uid: c(DICOMUID.make()),
                     finding_site: site.map { code(($0.code, $0.scheme, $0.meaning)) } ?? spdcm_code(value: c(""), scheme: c(""), meaning: c("")),

@@ -199,7 +199,7 @@ struct LevelAssignment: Sendable {
 
     /// The structure with the lowest mean network probability among those the names rest on: the sacrum, the
     /// counted vertebrae from T12 down, and the discs of `planned` levels. Nil when nothing was named.
-    func weakestEvidence(planned: [String]) -> (name: String, probability: Double)? {
+    func weakestEvidence(planned: [DiscLevel]) -> (name: String, probability: Double)? {
         guard abstentionReason == nil else { return nil }
         var candidates: [(String, Double)] = []
         for v in vertebrae {
@@ -207,7 +207,7 @@ struct LevelAssignment: Sendable {
             candidates.append((level, v.structure.meanConfidence))
         }
         for d in discs where !d.structure.inferred {
-            guard let level = d.level, planned.contains(level) else { continue }
+            guard let level = d.level, let disc = DiscLevel(name: level), planned.contains(disc) else { continue }
             candidates.append((level, d.structure.meanConfidence))
         }
         return candidates.min { $0.1 < $1.1 }.map { (name: $0.0, probability: $0.1) }

@@ -80,7 +80,7 @@ public struct Planner: Sendable {
         // Which discs to plan: by assigned level, or by the model's own names when abstaining.
         var wanted = scanProtocol.discs
         if scanProtocol.includeTransitionalDiscs {
-            for extra in ["L5/L6", "L6/S1", "L4/S1"] where !wanted.contains(extra) { wanted.append(extra) }
+            for extra in DiscLevel.allCases where extra.isTransitional && !wanted.contains(extra) { wanted.append(extra) }
         }
         // A consistent count is not enough when the network hesitated over a structure it rests on: on real
         // images such counts were off by one (Docs/planner.md, "Abstention on low probability").
@@ -92,7 +92,7 @@ public struct Planner: Sendable {
         let abstained = levels.abstentionReason != nil
         let chosen = levels.discs.indices.filter { i in
             let d = levels.discs[i]
-            return wanted.contains(abstained ? d.structure.className : (d.level ?? ""))
+            return DiscLevel(name: abstained ? d.structure.className : (d.level ?? "")).map(wanted.contains) ?? false
         }
 
         // Fit every disc first: neighbours bound each stack.
@@ -191,7 +191,7 @@ public struct Planner: Sendable {
             if abstained { confidence *= 0.5 }
             if axisFallback { confidence *= 0.4 }
             planes.append(ScanPlan.Plane(
-                level: disc.level, centre: fit.centre, rowDirection: row, columnDirection: column, normal: normal,
+                level: disc.level.flatMap(DiscLevel.init(name:)), centre: fit.centre, rowDirection: row, columnDirection: column, normal: normal,
                 fieldOfView: scanProtocol.fieldOfView, slices: slices, thickness: scanProtocol.thickness,
                 spacing: scanProtocol.spacing, confidence: min(1, max(0, confidence))))
         }
@@ -202,9 +202,9 @@ public struct Planner: Sendable {
             scanProtocol.discs.contains(w) && !planes.contains { $0.level == w }
         }
         // Four lumbar vertebrae have no L4/L5 or L5/S1 but an L4/S1; six have an L6/S1 instead of L5/S1.
-        let fourLumbar = levels.discs.contains { $0.level == "L4/S1" }
-        let sixLumbar = levels.discs.contains { $0.level == "L6/S1" }
-        for m in missing where !((m == "L5/S1" && (fourLumbar || sixLumbar)) || (m == "L4/L5" && fourLumbar)) {
+        let fourLumbar = levels.discs.contains { $0.level == DiscLevel.l4S1.name }
+        let sixLumbar = levels.discs.contains { $0.level == DiscLevel.l6S1.name }
+        for m in missing where !((m == .l5S1 && (fourLumbar || sixLumbar)) || (m == .l4L5 && fourLumbar)) {
             warnings.append("\(m) not found in the localizer: no stack planned")
         }
         var plan = ScanPlan(planes: planes, abstained: abstained, abstentionReason: levels.abstentionReason,

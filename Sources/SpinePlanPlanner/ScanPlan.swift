@@ -4,8 +4,8 @@ import SpinePlanGeometry
 public struct ScanPlan: Sendable, Codable, Equatable {
     /// One disc-parallel slice stack.
     public struct Plane: Sendable, Codable, Equatable {
-        /// Disc name such as `L4/L5`; nil when the levels could not be named (`abstained`).
-        public var level: String?
+        /// The disc's level; nil when the levels could not be named (`abstained`). Written as `L4/L5` in JSON.
+        public var level: DiscLevel?
         public var centre: Vector3
         public var rowDirection: Vector3
         public var columnDirection: Vector3
@@ -20,7 +20,7 @@ public struct ScanPlan: Sendable, Codable, Equatable {
         /// 0...1; low values predict large error (see Docs/planner.md).
         public var confidence: Double
 
-        public init(level: String?, centre: Vector3, rowDirection: Vector3, columnDirection: Vector3, normal: Vector3,
+        public init(level: DiscLevel?, centre: Vector3, rowDirection: Vector3, columnDirection: Vector3, normal: Vector3,
                     fieldOfView: SIMD2<Double>, slices: Int, thickness: Double, spacing: Double, confidence: Double) {
             self.level = level
             self.centre = centre

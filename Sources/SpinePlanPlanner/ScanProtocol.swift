@@ -1,9 +1,11 @@
+import SpinePlanGeometry
+
 /// How the planned oblique axial stacks are acquired: which discs, and the stack geometry of each.
 ///
 /// The daemon's configuration embeds this value; every field has a default so a partial config decodes.
 public struct ScanProtocol: Sendable, Codable, Equatable {
-    /// Discs to plan, in `L4/L5` style, top to bottom.
-    public var discs: [String]
+    /// Discs to plan, top to bottom.
+    public var discs: [DiscLevel]
     /// Also plan transitional lumbosacral discs (`L5/L6`, `L6/S1`, `L4/S1`) when the spine has them.
     public var includeTransitionalDiscs: Bool
     /// Width (along the row direction) and height (along the column direction) in mm.
@@ -14,9 +16,7 @@ public struct ScanProtocol: Sendable, Codable, Equatable {
     /// Gap between slices; spacing = thickness + gap.
     public var gap: Double
 
-    public static let lumbarDiscs = ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"]
-
-    public init(discs: [String] = ScanProtocol.lumbarDiscs, includeTransitionalDiscs: Bool = true,
+    public init(discs: [DiscLevel] = DiscLevel.lumbar, includeTransitionalDiscs: Bool = true,
                 fieldOfView: SIMD2<Double> = SIMD2(200, 200), slices: Int = 5, thickness: Double = 4, gap: Double = 0.4) {
         self.discs = discs
         self.includeTransitionalDiscs = includeTransitionalDiscs
@@ -52,7 +52,7 @@ public struct ScanProtocol: Sendable, Codable, Equatable {
     public init(from decoder: any Decoder) throws {
         let defaults = ScanProtocol()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        discs = try c.decodeIfPresent([String].self, forKey: .discs) ?? defaults.discs
+        discs = try c.decodeIfPresent([DiscLevel].self, forKey: .discs) ?? defaults.discs
         includeTransitionalDiscs = try c.decodeIfPresent(Bool.self, forKey: .includeTransitionalDiscs)
             ?? defaults.includeTransitionalDiscs
         fieldOfView = try c.decodeIfPresent(SIMD2<Double>.self, forKey: .fieldOfView) ?? defaults.fieldOfView

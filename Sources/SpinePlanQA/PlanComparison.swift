@@ -54,7 +54,7 @@ public struct PlanComparison: Sendable, Equatable {
             regressions.append(recorded.abstained ? "the recorded run abstained, the replay did not"
                                                   : "the replay abstained (\(replayed.abstentionReason ?? "no reason given")), the recorded run did not")
         }
-        let recordedLevels = recorded.planes.compactMap(\.level), replayedLevels = replayed.planes.compactMap(\.level)
+        let recordedLevels = recorded.planes.compactMap(\.level?.name), replayedLevels = replayed.planes.compactMap(\.level?.name)
         if recordedLevels != replayedLevels {
             regressions.append("levels differ: recorded \(Self.list(recordedLevels)), replayed \(Self.list(replayedLevels))")
         }
@@ -63,9 +63,9 @@ public struct PlanComparison: Sendable, Equatable {
         for (i, old) in recorded.planes.enumerated() where old.level != nil {
             if let j = unmatched.first(where: { replayed.planes[$0].level == old.level }) {
                 unmatched.removeAll { $0 == j }
-                pairs.append((old.level!, old, replayed.planes[j]))
+                pairs.append((old.level?.name ?? "#\(i + 1)", old, replayed.planes[j]))
             } else {
-                pairs.append((old.level ?? "#\(i + 1)", old, nil))
+                pairs.append((old.level?.name ?? "#\(i + 1)", old, nil))
             }
         }
         for (i, old) in recorded.planes.enumerated() where old.level == nil {
@@ -77,7 +77,7 @@ public struct PlanComparison: Sendable, Equatable {
                 pairs.append(("#\(i + 1)", old, nil))
             }
         }
-        for j in unmatched { pairs.append((replayed.planes[j].level ?? "#new\(j + 1)", nil, replayed.planes[j])) }
+        for j in unmatched { pairs.append((replayed.planes[j].level?.name ?? "#new\(j + 1)", nil, replayed.planes[j])) }
 
         for (label, old, new) in pairs {
             guard let old, let new else {

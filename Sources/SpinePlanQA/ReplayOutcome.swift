@@ -56,7 +56,7 @@ public struct ReplayOutcome: Sendable {
     /// Levels of a plan for display: `L3/L4 L4/L5`, `abstained`, or `no plan`.
     static func levels(_ plan: ScanPlan?) -> String {
         guard let plan else { return "no plan" }
-        let names = plan.planes.enumerated().map { $1.level ?? "#\($0 + 1)" }
+        let names = plan.planes.enumerated().map { $1.level?.name ?? "#\($0 + 1)" }
         let text = names.isEmpty ? "no planes" : names.joined(separator: " ")
         return plan.abstained ? text + " (abstained)" : text
     }

@@ -62,7 +62,7 @@ public enum StructuredReportPlan {
     }
 
     static func plane(_ group: DICOMItem) -> ScanPlan.Plane? {
-        var level: String?
+        var level: DiscLevel?
         var points: [Vector3] = []
         var thickness = 0.0, spacing = 0.0, slices = 0, confidence = 0.0
         for child in children(group) {
@@ -70,7 +70,7 @@ public enum StructuredReportPlan {
             switch child.trimmed(valueType) {
             case "TEXT" where code == "112039" || meaning.contains("tracking identifier"):
                 if let text = child.trimmed(textValue), let first = text.split(separator: " ").first, first.contains("/") {
-                    level = String(first)
+                    level = DiscLevel(name: String(first))
                 }
             case "CODE" where code == "363698007" || meaning.contains("finding site"):
                 if level == nil, let site = child.sequenceItem(conceptCode, 0)?.trimmed(codeValue) { level = StructuredReportWriter.level(ofFindingSite: site) }

@@ -1,5 +1,6 @@
 import Foundation
 import SpinePlanDICOM
+import SpinePlanGeometry
 import Yams
 
 /// Reads `spineplan.yaml`: every key is checked for type and range, unknown keys are errors, and each problem
@@ -246,10 +247,17 @@ public enum ConfigurationFile {
             }
             if let n = top["protocol"] {
                 let f = mapping(n, "protocol", known: ["discs", "fov_mm", "slices", "thickness_mm", "gap_mm"])
-                strings(f["discs"], "protocol.discs", into: &c.scanProtocol.discs)
-                let valid = Set(["T10/T11", "T11/T12", "T12/L1", "L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1", "L5/L6", "L6/S1"])
-                for (i, d) in c.scanProtocol.discs.enumerated() where !valid.contains(d) {
-                    fail("protocol.discs[\(i)]", f["discs"], "'\(d)' is not a disc level such as L4/L5")
+                var names: [String] = []
+                strings(f["discs"], "protocol.discs", into: &names)
+                if f["discs"] != nil {
+                    c.scanProtocol.discs = []
+                    for (i, name) in names.enumerated() {
+                        if let level = DiscLevel(name: name) {
+                            c.scanProtocol.discs.append(level)
+                        } else {
+                            fail("protocol.discs[\(i)]", f["discs"], "'\(name)' is not a disc SpinePlan plans (one of \(DiscLevel.names))")
+                        }
+                    }
                 }
                 if let fov = f["fov_mm"] {
                     let values = fov.sequence?.compactMap { $0.scalar.flatMap { Double($0.string) } } ?? []

@@ -7,7 +7,7 @@ public enum PlanTable {
         func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
         var lines = ["level    centre LPS (mm)              normal                  FOV (mm)   slices  thick  conf"]
         for p in plan.planes {
-            let level = (p.level ?? "?").padding(toLength: 8, withPad: " ", startingAt: 0)
+            let level = (p.level?.name ?? "?").padding(toLength: 8, withPad: " ", startingAt: 0)
             let centre = "(\(f(p.centre.x)), \(f(p.centre.y)), \(f(p.centre.z)))".padding(toLength: 28, withPad: " ", startingAt: 0)
             let normal = "(\(f(p.normal.x, 2)), \(f(p.normal.y, 2)), \(f(p.normal.z, 2)))".padding(toLength: 23, withPad: " ", startingAt: 0)
             let fov = "\(f(p.fieldOfView.x, 0))x\(f(p.fieldOfView.y, 0))".padding(toLength: 10, withPad: " ", startingAt: 0)

@@ -33,7 +33,7 @@ enum ReportStage {
     static func overlayRendering(plan: ScanPlan, source: Slice, size: Int? = nil) -> OverlayImageWriter.Rendering {
         let rank = plan.unnamedNumbers
         let stacks = plan.planes.enumerated().map { i, p in
-            OverlayImageWriter.Stack(label: plan.abstained ? "?\(rank[i])" : (p.level ?? "?\(rank[i])"), centre: p.centre, normal: p.normal,
+            OverlayImageWriter.Stack(label: plan.abstained ? "?\(rank[i])" : (p.level?.name ?? "?\(rank[i])"), centre: p.centre, normal: p.normal,
                                      fieldOfView: p.fieldOfView, slices: p.slices, spacing: p.spacing, confidence: p.confidence, rowDirection: p.rowDirection)
         }
         var notes: [String] = []

@@ -1,5 +1,6 @@
 import Foundation
 import SpinePlanDICOM
+import SpinePlanGeometry
 
 /// Everything `spineplan serve` can be told: the YAML file's sections, with the embedded defaults.
 public struct ServiceConfiguration: Sendable, Equatable {
@@ -38,7 +39,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
 
     /// `protocol:` the oblique axial stacks to plan.
     public struct ScanProtocolSettings: Sendable, Equatable {
-        public var discs = ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"]
+        public var discs = DiscLevel.lumbar
         public var fieldOfView: [Double] = [200, 200]
         public var slices = 5
         public var thickness = 4.0

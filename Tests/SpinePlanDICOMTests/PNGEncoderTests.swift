@@ -37,7 +37,7 @@ struct PNGEncoderTests {
     func overlay() async throws {
         let source = OverlayImageWriterTests.sagittal()
         let stacks = samplePlanes().map { p in
-            OverlayImageWriter.Stack(label: p.level ?? "?", centre: Vector3(0, p.centre.y, p.centre.z) * 0.5, normal: p.row.cross(p.column),
+            OverlayImageWriter.Stack(label: p.level?.name ?? "?", centre: Vector3(0, p.centre.y, p.centre.z) * 0.5, normal: p.row.cross(p.column),
                                      fieldOfView: p.fov, slices: p.slices, spacing: p.spacing)
         }
         let rendering = OverlayImageWriter.render(midSagittal: source, stacks: stacks, notes: ["coronal tilt not measured"])

@@ -12,14 +12,14 @@ func dciodvfyErrors(_ file: String) async throws -> [String] {
 }
 
 /// Planned stacks with known geometry: an oblique L4/L5, a wedge-tilted L5/S1 and an unnamed disc.
-func samplePlanes() -> [(level: String?, centre: Vector3, row: Vector3, column: Vector3, fov: SIMD2<Double>, slices: Int, thickness: Double, spacing: Double, confidence: Double)] {
+func samplePlanes() -> [(level: DiscLevel?, centre: Vector3, row: Vector3, column: Vector3, fov: SIMD2<Double>, slices: Int, thickness: Double, spacing: Double, confidence: Double)] {
     func axes(_ sagittal: Double, _ coronal: Double) -> (Vector3, Vector3) {
         let r = Matrix3.rotation(axis: Vector3(1, 0, 0), degrees: sagittal) * Matrix3.rotation(axis: Vector3(0, 1, 0), degrees: coronal)
         return (r * Vector3(-1, 0, 0), r * Vector3(0, 1, 0))
     }
     let a = axes(12.5, 3.25), b = axes(24, -6.5), c = axes(-4, 0)
-    return [("L4/L5", Vector3(-2.345, 10.5, -61.25), a.0, a.1, SIMD2(200, 200), 5, 4, 4.4, 0.93),
-            ("L5/S1", Vector3(-1.5, 28.75, -95.125), b.0, b.1, SIMD2(220, 180), 3, 3.5, 4.0, 0.61),
+    return [(.l4L5, Vector3(-2.345, 10.5, -61.25), a.0, a.1, SIMD2(200, 200), 5, 4, 4.4, 0.93),
+            (.l5S1, Vector3(-1.5, 28.75, -95.125), b.0, b.1, SIMD2(220, 180), 3, 3.5, 4.0, 0.61),
             (nil, Vector3(3.0, -4.25, -20.5), c.0, c.1, SIMD2(200, 200), 5, 4, 4.4, 0.2)]
 }
 
@@ -61,7 +61,7 @@ struct StructuredReportWriterTests {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
         let source = sampleSlice(0)
-        let levels = ["L4/L5", "L5/L6", "L6/S1"]
+        let levels: [DiscLevel] = [.l4L5, .l5L6, .l6S1]
         let planes = levels.enumerated().map { i, level in
             StructuredReportWriter.Plane(level: level, corners: StructuredReportWriter.Plane.rectangle(
                 centre: Vector3(0, 10, -60 - 35 * Double(i)), row: Vector3(-1, 0, 0), column: Vector3(0, 1, 0), fieldOfView: SIMD2(200, 200)),
@@ -102,7 +102,7 @@ struct StructuredReportWriterTests {
         let groups = try #require(json["groups"] as? [[String: Any]])
         let planes = samplePlanes()
         #expect(groups.count == planes.count)
-        let sct = ["L4/L5": "84020006", "L5/S1": "715056000"]
+        let sct: [DiscLevel: String] = [.l4L5: "84020006", .l5S1: "715056000"]
         for (group, plane) in zip(groups, planes) {
             #expect((group["tracking_identifier"] as? String)?.hasSuffix("oblique axial") == true)
             if let level = plane.level {
@@ -165,7 +165,7 @@ struct OverlayImageWriterTests {
         defer { tmp.remove() }
         let source = Self.sagittal()
         let stacks = samplePlanes().map { p in
-            OverlayImageWriter.Stack(label: p.level ?? "?", centre: Vector3(0, p.centre.y, p.centre.z) * 0.5, normal: p.row.cross(p.column),
+            OverlayImageWriter.Stack(label: p.level?.name ?? "?", centre: Vector3(0, p.centre.y, p.centre.z) * 0.5, normal: p.row.cross(p.column),
                                      fieldOfView: p.fov, slices: p.slices, spacing: p.spacing)
         }
         let bare = OverlayImageWriter.render(midSagittal: source, stacks: [], notes: [])

@@ -7,7 +7,7 @@ import SpinePlanPlanner
 @Suite struct AnalyticPlanningTests {
     static func errors(_ plan: ScanPlan, _ spine: AnalyticSpine) -> [(level: String, distance: Double, angle: Double)] {
         plan.planes.compactMap { p in
-            guard let d = spine.discs.first(where: { $0.name == p.level }) else { return nil }
+            guard let d = spine.discs.first(where: { $0.name == p.level?.name }) else { return nil }
             return (d.name, abs((d.centre - p.centre).dot(p.normal)), p.normal.angleDegrees(to: d.normal))
         }
     }
@@ -46,9 +46,9 @@ import SpinePlanPlanner
 
     @Test("planes are ordered, oriented inferior and carry the protocol's geometry")
     func protocolGeometry() {
-        let scanProtocol = ScanProtocol(discs: ["L4/L5", "L5/S1"], fieldOfView: SIMD2(180, 160), slices: 3, thickness: 3, gap: 0.3)
+        let scanProtocol = ScanProtocol(discs: [.l4L5, .l5S1], fieldOfView: SIMD2(180, 160), slices: 3, thickness: 3, gap: 0.3)
         let plan = Planner(protocol: scanProtocol).plan(segmentation: AnalyticSpine.lumbar().segmentation(on: AnalyticSpine.grid()))
-        #expect(plan.planes.map(\.level) == ["L4/L5", "L5/S1"])
+        #expect(plan.planes.map(\.level) == [.l4L5, .l5S1])
         for p in plan.planes {
             #expect(p.fieldOfView == SIMD2(180, 160))
             #expect(p.slices == 3 && p.thickness == 3 && abs(p.spacing - 3.3) < 1e-12)
@@ -103,11 +103,11 @@ import SpinePlanPlanner
             if abs(p.y - centre.y) > 1.5 { voxels[v] = upper }
         }
         let plan = Planner().plan(segmentation: Segmentation(labels: Volume(grid: grid, voxels: voxels), classNames: AnalyticSpine.classNames))
-        let sheet = try #require(plan.planes.first { $0.level == "L2/L3" }, "\(plan.warnings)")
+        let sheet = try #require(plan.planes.first { $0.level == .l2L3 }, "\(plan.warnings)")
         // The axis through the L2 and L3 bodies is within a few degrees of the true (3°-tilted) disc.
         #expect(sheet.normal.angleDegrees(to: spine.discs[1].normal) < 6)
         #expect(plan.warnings.contains { $0.hasPrefix("L2/L3: the disc's own plane is") })
-        let others = plan.planes.filter { $0.level != "L2/L3" }.map(\.confidence)
+        let others = plan.planes.filter { $0.level != .l2L3 }.map(\.confidence)
         #expect(sheet.confidence < (others.min() ?? 0), "\(sheet.confidence) against \(others)")
         // The intact discs keep their own planes.
         for x in AnalyticPlanningTests.errors(plan, spine) where x.level != "L2/L3" { #expect(x.angle <= 1.5, "\(x.level): \(x.angle)°") }
@@ -154,7 +154,7 @@ import SpinePlanPlanner
         #expect(decoded.slices == 7)
         #expect(decoded.fieldOfView == SIMD2(180, 160))
         #expect(decoded.thickness == 4 && decoded.gap == 0.4)
-        #expect(decoded.discs == ScanProtocol.lumbarDiscs)
+        #expect(decoded.discs == DiscLevel.lumbar)
         #expect(try JSONDecoder().decode(ScanProtocol.self, from: JSONEncoder().encode(decoded)) == decoded)
         #expect(ScanProtocol(thickness: 0).problems.count == 1)
     }
@@ -220,6 +220,6 @@ import SpinePlanPlanner
         flat.confidence = [Float](repeating: 0.9, count: hard.labels.voxels.count)
         let a = Planner().plan(segmentation: hard), b = Planner().plan(segmentation: flat)
         #expect(a.planes.count == 5 && b.planes.count == 5)
-        for (p, q) in zip(a.planes, b.planes) { #expect(p.normal.angleDegrees(to: q.normal) < 1e-6, "\(p.level ?? "-")") }
+        for (p, q) in zip(a.planes, b.planes) { #expect(p.normal.angleDegrees(to: q.normal) < 1e-6, "\(p.level?.name ?? "-")") }
     }
 }

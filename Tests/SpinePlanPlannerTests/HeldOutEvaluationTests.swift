@@ -47,11 +47,11 @@ import SpinePlanPlanner
                 let grid = session.segmentation().labels.grid
                 let n = grid.axes.c2.normalized
                 for (tag, p) in plan.planes.map({ ("hard", $0) }) + partialPlan.planes.map({ ("partial", $0) }) {
-                    guard let t = session.truth.discs.first(where: { $0.level == p.level }) else { continue }
+                    guard let t = session.truth.discs.first(where: { $0.level == p.level?.name }) else { continue }
                     // Split the angle into the part in the sagittal plane and the lateral part.
                     let lateral = (p.normal.dot(n) - t.normal.dot(n)) * 180 / .pi
                     let ps = (p.normal - n * p.normal.dot(n)).normalized, ts = (t.normal - n * t.normal.dot(n)).normalized
-                    print(String(format: "   %@ %@ sagittal %.2f° lateral %.2f° conf %.2f", tag, p.level ?? "-", ps.angleDegrees(to: ts), lateral, p.confidence))
+                    print(String(format: "   %@ %@ sagittal %.2f° lateral %.2f° conf %.2f", tag, p.level?.name ?? "-", ps.angleDegrees(to: ts), lateral, p.confidence))
                 }
             }
             print("\(name): \(session.sagittal.count) sag slices, lumbar \(session.truth.anatomy.lumbarCount), lstv \(session.truth.anatomy.lstvType ?? "-"), cobb \(session.truth.anatomy.scoliosisCobbDegrees); planes \(errors.count); worst \(worst?.description ?? "-"); warnings: \(plan.warnings)")

@@ -6,7 +6,7 @@ import Testing
 /// real T2: level classes spread over neighbours, a disc missed, the sacrum out of view, a doubtful lumbosacral vote.
 @Suite("Level counting from the sacrum")
 struct LevelCountingTests {
-    static let lumbar = ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"]
+    static let lumbar = DiscLevel.lumbar
 
     /// The segmentation with every disc voxel's class replaced by `rename(voxel index, true class name)`.
     static func renamingDiscs(_ session: SyntheticSession, _ rename: (Int, String) -> String) -> Segmentation {

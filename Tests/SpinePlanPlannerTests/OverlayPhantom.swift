@@ -38,7 +38,7 @@ struct OverlayPhantom: Sendable {
         if index % 3 == 1 {
             segmentation = SegmentationDegradation(boundarySwap: 0.8, bleed: 0.8, seed: UInt64(index)).apply(segmentation)
         }
-        let discsPlanned = index % 2 == 0 ? ScanProtocol.lumbarDiscs : ["L3/L4", "L4/L5", "L5/S1"]
+        let discsPlanned = index % 2 == 0 ? DiscLevel.lumbar : [.l3L4, .l4L5, .l5S1]
         let plan = Planner(protocol: ScanProtocol(discs: discsPlanned)).plan(segmentation: segmentation)
         return OverlayPhantom(name: "phantom-\(index)", plan: plan, midSagittal: image(spine, grid: grid, seed: UInt64(index)))
     }
@@ -67,7 +67,7 @@ struct OverlayPhantom: Sendable {
     /// The plan's stacks as `ReportStage` hands them to the overlay writer.
     var stacks: [OverlayImageWriter.Stack] {
         plan.planes.enumerated().map { i, p in
-            OverlayImageWriter.Stack(label: plan.abstained ? "?\(i + 1)" : (p.level ?? "?\(i + 1)"), centre: p.centre, normal: p.normal,
+            OverlayImageWriter.Stack(label: plan.abstained ? "?\(i + 1)" : (p.level?.name ?? "?\(i + 1)"), centre: p.centre, normal: p.normal,
                                      fieldOfView: p.fieldOfView, slices: p.slices, spacing: p.spacing, confidence: p.confidence,
                                      rowDirection: p.rowDirection)
         }

@@ -17,7 +17,7 @@ import SpinePlanPlanner
         let ordered = session.sagittal.sorted { $0.plane.position.dot(n) < $1.plane.position.dot(n) }
         let mid = ordered[ordered.count / 2]
         let stacks = plan.planes.map { p in
-            OverlayImageWriter.Stack(label: p.level ?? "?", centre: p.centre, normal: p.normal, fieldOfView: p.fieldOfView,
+            OverlayImageWriter.Stack(label: p.level?.name ?? "?", centre: p.centre, normal: p.normal, fieldOfView: p.fieldOfView,
                                      slices: p.slices, spacing: p.spacing, confidence: p.confidence, rowDirection: p.rowDirection)
         }
         let rendering = OverlayImageWriter.render(midSagittal: mid, stacks: stacks, notes: plan.warnings)

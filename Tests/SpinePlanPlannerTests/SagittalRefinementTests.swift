@@ -64,7 +64,7 @@ import SpinePlanGeometry
         let pairs = Self.plans(segmentation: segmentation, images: Self.images(of: truth, on: Self.grid))
         #expect(pairs.count == 5)
         for (with, without) in pairs {
-            let disc = truth.discs.first { $0.name == with.level }!
+            let disc = truth.discs.first { $0.name == with.level?.name }!
             // The setup is meaningful only when the segmentation alone is clearly off.
             #expect(without.normal.angleDegrees(to: disc.normal) >= 3, "\(disc.name): unrefined \(without.normal.angleDegrees(to: disc.normal))°")
             #expect(with.normal.angleDegrees(to: disc.normal) <= 0.75, "\(disc.name): refined \(with.normal.angleDegrees(to: disc.normal))°")
@@ -81,7 +81,7 @@ import SpinePlanGeometry
         let images = Self.images(of: truth, on: grid)
         #expect(images.count == 1)
         for (with, without) in Self.plans(segmentation: segmentation, images: images) {
-            let disc = truth.discs.first { $0.name == with.level }!
+            let disc = truth.discs.first { $0.name == with.level?.name }!
             #expect(without.normal.angleDegrees(to: disc.normal) >= 3)
             #expect(with.normal.angleDegrees(to: disc.normal) <= 0.75, "\(disc.name): refined \(with.normal.angleDegrees(to: disc.normal))°")
             // The lateral component (across the slices) is untouched by a single slice.
@@ -98,8 +98,8 @@ import SpinePlanGeometry
         let noisy = drawn.map { SagittalImage(plane: $0.plane, pixels: $0.pixels.map { _ in Float(500 + 40 * (rng.unit() - 0.5) * 3.46) }) }
         for (what, images) in [("flat", flat), ("noise", noisy)] {
             for (with, without) in Self.plans(segmentation: segmentation, images: images) {
-                #expect(with.normal.angleDegrees(to: without.normal) < 1e-9, "\(what) \(with.level ?? ""): normal moved")
-                #expect((with.centre - without.centre).length < 1e-9, "\(what) \(with.level ?? ""): centre moved")
+                #expect(with.normal.angleDegrees(to: without.normal) < 1e-9, "\(what) \(with.level?.name ?? ""): normal moved")
+                #expect((with.centre - without.centre).length < 1e-9, "\(what) \(with.level?.name ?? ""): centre moved")
             }
         }
     }
@@ -110,9 +110,9 @@ import SpinePlanGeometry
         let turned = Self.spine(offset: (SagittalEndplateRefinement.maximumCorrection + 4, 0))
         for (with, without) in Self.plans(segmentation: segmentation, images: Self.images(of: turned, on: Self.grid)) {
             let angle = with.normal.angleDegrees(to: without.normal)
-            #expect(angle <= SagittalEndplateRefinement.maximumCorrection + 1e-9, "\(with.level ?? ""): turned \(angle)°")
+            #expect(angle <= SagittalEndplateRefinement.maximumCorrection + 1e-9, "\(with.level?.name ?? ""): turned \(angle)°")
             let shift = abs((with.centre - without.centre).dot(without.normal))
-            #expect(shift <= SagittalEndplateRefinement.maximumShift + 1e-9, "\(with.level ?? ""): moved \(shift) mm")
+            #expect(shift <= SagittalEndplateRefinement.maximumShift + 1e-9, "\(with.level?.name ?? ""): moved \(shift) mm")
         }
     }
 

@@ -5,7 +5,7 @@ import SpinePlanPlanner
 @Suite struct ScanPlanCodingTests {
     @Test("the plan JSON uses the keys of the architecture contract and round-trips")
     func contractKeys() throws {
-        let plane = ScanPlan.Plane(level: "L4/L5", centre: [1, 2, 3], rowDirection: [1, 0, 0], columnDirection: [0, 1, 0],
+        let plane = ScanPlan.Plane(level: .l4L5, centre: [1, 2, 3], rowDirection: [1, 0, 0], columnDirection: [0, 1, 0],
                                    normal: [0, 0, 1], fieldOfView: [200, 180], slices: 5, thickness: 4, spacing: 4.4,
                                    confidence: 0.9)
         let plan = ScanPlan(planes: [plane], abstained: false, warnings: ["w"], model: "truth", timings: ["total": 12])

@@ -143,8 +143,8 @@ struct PlaneError: Sendable, CustomStringConvertible {
     /// Errors of every plane whose level the truth knows.
     static func compare(_ plan: ScanPlan, _ truth: TruthRecord) -> [PlaneError] {
         plan.planes.compactMap { p in
-            guard let level = p.level, let t = truth.discs.first(where: { $0.level == level }) else { return nil }
-            return PlaneError(level: level, centre: (p.centre - t.centre).length,
+            guard let level = p.level, let t = truth.discs.first(where: { $0.level == level.name }) else { return nil }
+            return PlaneError(level: level.name, centre: (p.centre - t.centre).length,
                               throughPlane: abs((t.centre - p.centre).dot(p.normal)),
                               angle: p.normal.angleDegrees(to: t.normal), confidence: p.confidence)
         }

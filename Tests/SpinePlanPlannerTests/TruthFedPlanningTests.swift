@@ -15,8 +15,8 @@ import SpinePlanScanner
             let plan = Planner().plan(segmentation: session.segmentation())
             #expect(!plan.abstained, "\(session.directory): \(plan.abstentionReason ?? "")")
             #expect(plan.lumbarCount == session.truth.anatomy.lumbarCount)
-            let truthLevels = Set(session.truth.discs.map(\.level)).intersection(ScanProtocol.lumbarDiscs)
-            #expect(Set(plan.planes.compactMap(\.level)) == truthLevels)
+            let truthLevels = Set(session.truth.discs.map(\.level)).intersection(DiscLevel.lumbar.map(\.name))
+            #expect(Set(plan.planes.compactMap(\.level?.name)) == truthLevels)
             errors += PlaneError.compare(plan, session.truth)
         }
         for e in errors { print("typical \(e)") }
@@ -58,7 +58,7 @@ import SpinePlanScanner
             if !plan.abstained { #expect(plan.lumbarCount == anatomy.lumbarCount) }
             // Whatever the count, every planned level must be a true disc at the true place.
             for e in PlaneError.compare(plan, session.truth) { #expect(e.throughPlane <= 1.0, "\(e)") }
-            #expect(plan.planes.allSatisfy { p in p.level == nil || session.truth.discs.contains { $0.level == p.level } })
+            #expect(plan.planes.allSatisfy { p in p.level == nil || session.truth.discs.contains { $0.level == p.level?.name } })
         }
     }
 
@@ -85,7 +85,7 @@ import SpinePlanScanner
         segmentation.classNames.swapAt(l3, l4)
         let plan = Planner().plan(segmentation: segmentation)
         #expect(!plan.abstained, "\(plan.abstentionReason ?? "")")
-        #expect(plan.planes.compactMap(\.level) == ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"])
+        #expect(plan.planes.compactMap(\.level) == DiscLevel.lumbar)
         for e in PlaneError.compare(plan, session.truth) { #expect(e.centre < 5, "\(e)") }
     }
 
@@ -113,7 +113,7 @@ import SpinePlanScanner
         for (split, name) in [("T11/T12", "T10/T11"), ("L3/L4", "L2/L3")] {
             let plan = Planner().plan(segmentation: try Self.splitDisc(split, as: name, in: session))
             #expect(!plan.abstained, "\(split): \(plan.abstentionReason ?? "")")
-            #expect(plan.planes.compactMap(\.level) == ["L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"], "\(split)")
+            #expect(plan.planes.compactMap(\.level) == DiscLevel.lumbar, "\(split)")
             for e in PlaneError.compare(plan, session.truth) { #expect(e.centre < 5, "\(split): \(e)") }
         }
     }
@@ -130,7 +130,7 @@ import SpinePlanScanner
         let lenient = Planner(minimumLevelProbability: 0.5).plan(segmentation: segmentation)
         #expect(!lenient.abstained, "\(lenient.abstentionReason ?? "")")
         #expect(abs((lenient.levelProbability ?? 0) - 0.55) < 1e-3, "the weakest structure is L4/L5")
-        #expect(lenient.planes.contains { $0.level == "L4/L5" })
+        #expect(lenient.planes.contains { $0.level == .l4L5 })
         let strict = Planner(minimumLevelProbability: 0.7).plan(segmentation: segmentation)
         #expect(strict.abstained)
         #expect(strict.abstentionReason?.contains("unsure of L4/L5") == true, "\(strict.abstentionReason ?? "")")
@@ -175,12 +175,12 @@ import SpinePlanScanner
         let plan = Planner(protocol: scanProtocol).plan(segmentation: session.segmentation())
         #expect(plan.warnings.contains { $0.contains("shortened") })
         for p in plan.planes {
-            guard let index = session.truth.discs.firstIndex(where: { $0.level == p.level }) else { continue }
+            guard let index = session.truth.discs.firstIndex(where: { $0.level == p.level?.name }) else { continue }
             let halfExtent = Double(p.slices - 1) / 2 * p.spacing + p.thickness / 2
             for j in [index - 1, index + 1] where session.truth.discs.indices.contains(j) {
                 let distance = abs((session.truth.discs[j].centre - p.centre).dot(p.normal))
                 // The neighbour's centre lies beyond the stack by at least a couple of millimetres of disc.
-                #expect(halfExtent < distance - 2, "\(p.level ?? "-"): \(halfExtent) mm reaches the disc \(distance) mm away")
+                #expect(halfExtent < distance - 2, "\(p.level?.name ?? "-"): \(halfExtent) mm reaches the disc \(distance) mm away")
             }
             #expect(p.slices >= 1 && p.slices <= 15)
         }

@@ -58,7 +58,7 @@ enum RecordingFixtures {
                                 transferSyntaxUID: transferSyntax, datasetBytes: bytes, slices: slices)
     }
 
-    static func plan(shift: Vector3 = .zero, tilt: Double = 0, levels: [String?] = ["L3/L4", "L4/L5", "L5/S1"]) -> ScanPlan {
+    static func plan(shift: Vector3 = .zero, tilt: Double = 0, levels: [DiscLevel?] = [.l3L4, .l4L5, .l5S1]) -> ScanPlan {
         let planes = levels.enumerated().map { i, level in
             let angle = tilt * .pi / 180
             let column = Vector3(0, -sin(angle), cos(angle))

@@ -38,7 +38,7 @@ import SpinePlanTestSupport
     @Test("level names, slice counts, FOV and abstention are compared")
     func structure() {
         let recorded = RecordingFixtures.plan()
-        let renamed = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(levels: ["L2/L3", "L3/L4", "L4/L5"]))
+        let renamed = PlanComparison(recorded: recorded, replayed: RecordingFixtures.plan(levels: [.l2L3, .l3L4, .l4L5]))
         #expect(renamed.isRegression)
         #expect(renamed.regressions.contains { $0.hasPrefix("levels differ") })
         #expect(renamed.regressions.contains { $0.contains("L5/S1: plane missing") })
@@ -212,7 +212,7 @@ import SpinePlanTestSupport
         try #require(PythonPeer.isAvailable, "needs the .venv peer")
         let root = RecordingFixtures.scratch("sr")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        var plan = RecordingFixtures.plan(tilt: 7, levels: ["L3/L4", "L4/L5", nil])
+        var plan = RecordingFixtures.plan(tilt: 7, levels: [.l3L4, .l4L5, nil])
         plan.planes[1].fieldOfView = SIMD2(180, 160)
         plan.planes[1].slices = 7
         plan.planes[2].confidence = 0.25
@@ -266,7 +266,7 @@ import SpinePlanTestSupport
 
     @Test("the SR reader recovers the plan from SpinePlan's own SR writer")
     func readsOwnSR() throws {
-        var plan = RecordingFixtures.plan(tilt: -4, levels: ["L4/L5", "L5/S1", nil])
+        var plan = RecordingFixtures.plan(tilt: -4, levels: [.l4L5, .l5S1, nil])
         plan.planes[0].slices = 9
         plan.planes[2].confidence = 0.4
         let source = try RecordingFixtures.instance(0).slices[0]

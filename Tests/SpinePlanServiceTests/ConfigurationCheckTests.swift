@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import SpinePlanTestSupport
 import SpinePlanService
+import SpinePlanGeometry
+import SpinePlanDICOM
 
 /// Issue 16 point 7: a file `check-config` passes must be one `serve` can start with.
 @Suite struct ConfigurationCheckTests {
@@ -112,5 +114,19 @@ import SpinePlanService
         #expect(found == ["3 network.tls.certificate: \(tmp.appending("server.crt")) does not exist",
                           "4 network.tls.private_key: \(tmp.appending("server.key")) does not exist",
                           "5 network.tls.client_ca: \(tmp.appending("ca.crt")) does not exist"], "\(found)")
+    }
+
+    @Test("protocol.discs takes every level the planner can plan, transitional ones included, and refuses the rest by name")
+    func discLevels() throws {
+        let every = DiscLevel.allCases.map(\.name).joined(separator: ", ")
+        let config = try ConfigurationFile.parse("protocol:\n  discs: [\(every)]\n", environment: [:])
+        #expect(config.scanProtocol.discs == DiscLevel.allCases)
+        #expect(issues("protocol:\n  discs: [L4/S1, T11/T12, L4/L6]\n") == [
+            "2 protocol.discs[1]: 'T11/T12' is not a disc SpinePlan plans (one of \(DiscLevel.names))",
+            "2 protocol.discs[2]: 'L4/L6' is not a disc SpinePlan plans (one of \(DiscLevel.names))"])
+        // Every level the configuration takes has a finding-site code in the SR, and reads back from it.
+        for level in DiscLevel.allCases {
+            #expect(StructuredReportWriter.level(ofFindingSite: StructuredReportWriter.discCode(level).code) == level)
+        }
     }
 }

@@ -116,3 +116,8 @@ public struct OverlayCanvas: Sendable {
         ";": [0, 12, 12, 0, 12, 4, 8],
     ]
 }
+
+extension OverlayCanvas {
+    /// The canvas as a PNG file's bytes.
+    public var png: [UInt8] { PNGEncoder.rgb(width: width, height: height, pixels: pixels) }
+}

@@ -78,6 +78,39 @@ package enum DurableFile {
         return failure
     }
 
+    /// Renames an already written, unsynced temporary file over `path`: it survives a kill -9 from then on, and a
+    /// power cut once `sync` has run. Returns the errno of a failure, after removing the temporary file.
+    package static func publishUnsynced(temporary: String, to path: String) -> Int32? {
+        chmod(temporary, 0o600)
+        guard rename(temporary, path) == 0 else {
+            let failure = errno
+            unlink(temporary)
+            return failure
+        }
+        return nil
+    }
+
+    /// fsyncs `paths` and then `directory`, so that what was written and renamed without fsync survives a power
+    /// cut. A path that is gone (delivered and removed meanwhile) is skipped. Returns the first failure's errno.
+    package static func sync(_ paths: [String], directory: String) -> Int32? {
+        var failure: Int32?
+        for path in paths {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                if errno != ENOENT && failure == nil { failure = errno }
+                continue
+            }
+            if fsync(fd) != 0 && failure == nil { failure = errno }
+            close(fd)
+        }
+        let d = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if d >= 0 {
+            if fsync(d) != 0 && failure == nil { failure = errno }
+            close(d)
+        }
+        return failure
+    }
+
     /// Bytes an unprivileged writer can still use on the file system holding `path`.
     package static func freeBytes(in path: String) -> UInt64? {
         var s = statvfs()

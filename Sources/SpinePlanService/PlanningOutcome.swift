@@ -7,19 +7,22 @@ public struct PlanningOutcome: Sendable {
     /// The Comprehensive 3D SR; nil when planning failed before a report could be made.
     public var report: DICOMObject?
     public var overlay: DICOMObject?
-    /// The overlay as PNG, for the demo and QA reports.
-    public var overlayPNG: [UInt8]?
+    /// The overlay as drawn, kept so that its PNG is encoded only for whoever asks (QA recordings), off the
+    /// latency path.
+    public var overlayCanvas: OverlayCanvas?
+    /// The overlay as PNG, for the demo and QA reports; encoded on each access.
+    public var overlayPNG: [UInt8]? { overlayCanvas?.png }
     /// Milliseconds per stage (`preprocess`, `inference`, `postprocess`, `plan`, `report`, `total`).
     public var timings: [String: Double]
     /// Set when no plan could be made; the message is safe to log (no PHI).
     public var failure: String?
 
-    public init(plan: ScanPlan?, report: DICOMObject?, overlay: DICOMObject?, overlayPNG: [UInt8]? = nil,
+    public init(plan: ScanPlan?, report: DICOMObject?, overlay: DICOMObject?, overlayCanvas: OverlayCanvas? = nil,
                 timings: [String: Double], failure: String? = nil) {
         self.plan = plan
         self.report = report
         self.overlay = overlay
-        self.overlayPNG = overlayPNG
+        self.overlayCanvas = overlayCanvas
         self.timings = timings
         self.failure = failure
     }

@@ -96,19 +96,19 @@ public final class PlanningPipeline: ReloadablePlanning {
         let reportStart = clock.now
         let report: DICOMObject
         var overlay: DICOMObject?
-        var png: [UInt8]?
+        var canvas: OverlayCanvas?
         do {
             plan.timings = total()
             report = try ReportStage.structuredReport(plan: plan, sagittal: sagittal, evidence: snapshot.slices, device: device)
             if wantsOverlay {
-                (overlay, png) = try ReportStage.overlay(plan: plan, sagittal: sagittal)
+                (overlay, canvas) = try ReportStage.overlay(plan: plan, sagittal: sagittal)
             }
         } catch {
             return PlanningOutcome(plan: plan, report: nil, overlay: nil, timings: total(), failure: "report: \(error.message)")
         }
         timings["report"] = (clock.now - reportStart).milliseconds
         plan.timings = total()
-        return PlanningOutcome(plan: plan, report: report, overlay: overlay, overlayPNG: png, timings: plan.timings)
+        return PlanningOutcome(plan: plan, report: report, overlay: overlay, overlayCanvas: canvas, timings: plan.timings)
     }
 }
 

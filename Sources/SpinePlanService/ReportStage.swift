@@ -23,10 +23,10 @@ enum ReportStage {
             device: .init(uid: deviceUID, modelName: device.modelName, softwareVersion: SpinePlanVersion.current), comments: comments)
     }
 
-    static func overlay(plan: ScanPlan, sagittal: [Slice]) throws(DICOMError) -> (DICOMObject, [UInt8]) {
+    static func overlay(plan: ScanPlan, sagittal: [Slice]) throws(DICOMError) -> (DICOMObject, OverlayCanvas) {
         guard let source = midSagittal(sagittal) else { throw DICOMError(.invalidArgument, "no sagittal slice for the overlay") }
         let rendering = overlayRendering(plan: plan, source: source)
-        return (try OverlayImageWriter.make(rendering, source: source), rendering.png)
+        return (try OverlayImageWriter.make(rendering, source: source), rendering.canvas)
     }
 
     /// The overlay as drawn, with its text boxes (the layout tests read them); `size` as a console would show it.

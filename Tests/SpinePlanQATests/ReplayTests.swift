@@ -245,7 +245,7 @@ import SpinePlanTestSupport
             var p = plan
             // Shift by the number of slices beyond three, so a lost slice shows up as a regression.
             for i in p.planes.indices { p.planes[i].centre.x += Double(snapshot.slices.count - 3) }
-            return PlanningOutcome(plan: snapshot.trigger == .offline ? p : nil, report: nil, overlay: nil, overlayPNG: [1, 2, 3],
+            return PlanningOutcome(plan: snapshot.trigger == .offline ? p : nil, report: nil, overlay: nil, overlayCanvas: OverlayCanvas(width: 2, height: 2),
                                    timings: ["total": 1])
         }
     }
@@ -261,7 +261,7 @@ import SpinePlanTestSupport
         }
         let outcome = await runner.run(path: folder)
         #expect(outcome.verdict == .pass, "\(outcome.comparison?.regressions ?? [])")
-        #expect(outcome.replayedOverlayPNG == [1, 2, 3])
+        #expect(outcome.replayedOverlayPNG == OverlayCanvas(width: 2, height: 2).png)
     }
 
     @Test("the SR reader recovers the plan from SpinePlan's own SR writer")

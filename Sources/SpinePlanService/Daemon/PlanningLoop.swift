@@ -27,8 +27,9 @@ struct PlanningLoop: Service {
             status.beat()
             let disposition = await deliver(snapshot, outcome, started: started)
             if disposition == .shutDownWaitingForSpace { break }
-            if disposition == .finished {
-                // Its results are in the outbox, or it can never give one: the journal's copies are done with.
+            if disposition == .finishedWithoutResults {
+                // It can never give a result: the journal's copies are done with. (Results forget them as they
+                // are committed to the outbox, in `deliver`.)
                 journal.forget(sopInstanceUIDs: snapshot.instances.map(\.sopInstanceUID))
             }
             afterPlanning.hand(snapshot, outcome)
@@ -40,8 +41,10 @@ struct PlanningLoop: Service {
 
     /// What became of a planned session's results.
     private enum Disposition {
-        /// In the outbox, or never to be made (planning failed, no destination).
+        /// In the outbox (the journal forgot its slices as they were committed).
         case finished
+        /// Never to be made: planning failed, or there is no destination.
+        case finishedWithoutResults
         /// The outbox could not write them for a reason other than space: the journal keeps the slices, and the
         /// next start plans them again.
         case keptInJournal
@@ -60,7 +63,7 @@ struct PlanningLoop: Service {
             status.failed(reason: "session could not be planned: \(outcome.failure ?? "no report")")
             metadata["reason"] = "\(outcome.failure ?? "no report")"
             logger.error("session could not be planned", metadata: metadata)
-            return .finished
+            return .finishedWithoutResults
         }
         let c = configuration.current
         guard let peer = c.returnPeer(forCallingAETitle: snapshot.callingAETitle) else {
@@ -68,14 +71,16 @@ struct PlanningLoop: Service {
             status.failed(reason: "no destination for results of calling AE \(snapshot.callingAETitle)")
             logger.error("no destination for results: set `destination` or register the calling AE under `peers`",
                          metadata: metadata)
-            return .finished
+            return .finishedWithoutResults
         }
         var results: [(object: DICOMObject, kind: String)] = [(report, "sr")]
         if c.report.overlay, let overlay = outcome.overlay { results.append((overlay, "overlay")) }
         var waitingForSpace = false
         while true {
             do {
-                try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer)
+                try outbox.enqueue(results, sessionID: snapshot.sessionID, to: peer) {
+                    journal.forget(sopInstanceUIDs: snapshot.instances.map(\.sopInstanceUID))
+                }
                 if waitingForSpace { logger.notice("disk space is back: results queued", metadata: metadata) }
                 break
             } catch where error.code == .diskFull {

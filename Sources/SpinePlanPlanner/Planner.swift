@@ -90,9 +90,17 @@ public struct Planner: Sendable {
             levels.abstain(because: "the model is unsure of \(weakest.name) (mean probability \(p), below \(limit)): levels are not named")
         }
         let abstained = levels.abstentionReason != nil
-        let chosen = levels.discs.indices.filter { i in
-            let d = levels.discs[i]
-            return DiscLevel(name: abstained ? d.structure.className : (d.level ?? "")).map(wanted.contains) ?? false
+        let chosen: [Int]
+        if abstained {
+            // Unnamed planes still help, but only if every lumbar disc gets one: the provisional names are counted
+            // from the lowest disc found and can be off by one or two, and picking by them left L1/L2 without a
+            // plane in 17 of 90 SPIDER calibration sessions. So take the lowest discs found, as many as the
+            // protocol plans plus two (the discs are in cranio-caudal order).
+            chosen = Array(levels.discs.indices.suffix(scanProtocol.discs.count + 2))
+        } else {
+            chosen = levels.discs.indices.filter { i in
+                DiscLevel(name: levels.discs[i].level ?? "").map(wanted.contains) ?? false
+            }
         }
 
         // Fit every disc first: neighbours bound each stack.

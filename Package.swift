@@ -11,6 +11,9 @@ let package = Package(
         .executable(name: "spineplan", targets: ["spineplan"]),
         // For the nested benchmark package (Benchmarks/), which depends on this one by path.
         .library(name: "SpinePlanModel", targets: ["SpinePlanModel"]),
+        // For the nested fuzz package (Fuzz/SliceToSession): the slice-to-session path, built with sanitizers.
+        .library(name: "SpinePlanService", targets: ["SpinePlanService"]),
+        .library(name: "SpinePlanDICOM", targets: ["SpinePlanDICOM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -14,7 +14,9 @@ public final class ServiceStatus: Sendable {
         var lastError: DaemonStatusReport.Failure?
         var lastLatencyMilliseconds: Double?
         var lastBeat: ContinuousClock.Instant = .now
-        var planningSince: ContinuousClock.Instant?
+        /// Start of each plan in flight (the planning loop runs up to two at once), by the token it was given.
+        var planning: [Int: ContinuousClock.Instant] = [:]
+        var nextPlanningToken = 0
     }
 
     private let state = Mutex(State())
@@ -64,13 +66,20 @@ public final class ServiceStatus: Sendable {
     public func sinceLastBeat(at now: ContinuousClock.Instant = .now) -> Duration { now - state.withLock { $0.lastBeat } }
 
     /// Brackets one localizer's planning, so a plan that never returns is seen even while other loops beat.
-    public func planningStarted(at now: ContinuousClock.Instant = .now) { state.withLock { $0.planningSince = now } }
-    public func planningFinished() { state.withLock { $0.planningSince = nil } }
+    /// A plan has started; hand the token back to `planningFinished`.
+    public func planningStarted(at now: ContinuousClock.Instant = .now) -> Int {
+        state.withLock { s in
+            s.nextPlanningToken += 1
+            s.planning[s.nextPlanningToken] = now
+            return s.nextPlanningToken
+        }
+    }
+    public func planningFinished(_ token: Int) { state.withLock { _ = $0.planning.removeValue(forKey: token) } }
 
     /// True while every loop turns: beats keep coming and no plan has run longer than `limit`.
     public func isHealthy(limit: Duration, at now: ContinuousClock.Instant = .now) -> Bool {
         state.withLock { s in
-            now - s.lastBeat < limit && (s.planningSince.map { now - $0 < limit } ?? true)
+            now - s.lastBeat < limit && (s.planning.values.min().map { now - $0 < limit } ?? true)
         }
     }
 

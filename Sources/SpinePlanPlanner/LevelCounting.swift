@@ -31,6 +31,9 @@ struct LevelCounting {
     static let crowdRatio = 0.6
     /// Lumbar disc spacing (mm) used until enough discs are seen to measure it (median of the real references).
     static let nominalSpacing = 36.6
+    /// Measured disc spacings outside this share of the nominal one are taken as the nearer bound: adult lumbar
+    /// spacing is 33-39 mm (p10-p90 of the real references), and SPIDER's estimated pixel sizes are good to ±10 %.
+    static let spacingRange = 0.7...1.4
     /// The lumbosacral disc must sit within this share of the spacing of the sacrum's top.
     static let sacrumReach = 0.6
     /// Share of the lumbosacral votes for a transitional name above which the count is ambiguous.
@@ -80,7 +83,11 @@ struct LevelCounting {
         }
         if merged.count < discs.count { notes.append("\(discs.count - merged.count) disc(s) found in two pieces and joined") }
         discs = merged
-        let gapSpacing = medianGap(discs.map(\.centroid)) ?? nominalSpacing
+        // The spacing the gaps are judged by is measured, but held to what a lumbar spine can have: with two or
+        // three discs found, a measured "median" of 176 mm (two discs with three missing between them) made every
+        // gap look regular, and a water-fat localizer was named with L3/L4 55 mm from its true place.
+        let measured = medianGap(discs.map(\.centroid)) ?? nominalSpacing
+        let gapSpacing = min(max(measured, spacingRange.lowerBound * nominalSpacing), spacingRange.upperBound * nominalSpacing)
 
         // The sacrum: the largest sacrum component, whose cranial part the lumbosacral disc rests on.
         let sacrum = components(of: .sacrum, labels: labels, kinds: kinds, grid: grid).max { $0.voxels.count < $1.voxels.count }

@@ -7,8 +7,8 @@ import re
 
 import numpy as np
 import torch
+from safetensors.numpy import load_file, save_file
 
-from . import safetensors_io
 from .classes import CLASSES, INDEX, MERGED_INTO_BACKGROUND
 from .model import DEFAULT_ARCH, build, count_flops
 
@@ -44,7 +44,7 @@ def write_weights(model, version, training, directory=WEIGHTS_DIR):
     os.makedirs(directory, exist_ok=True)
     tensors = {k: v.detach().to(torch.float32).cpu().numpy() for k, v in model.state_dict().items()}
     path = os.path.join(directory, STEM + ".safetensors")
-    safetensors_io.save(tensors, path, metadata={"format": "pt", "version": version})
+    save_file(tensors, path, metadata={"format": "pt", "version": version})
     meta = sidecar(model, version, training)
     with open(os.path.join(directory, STEM + ".json"), "w") as f:
         f.write(dumps(meta))
@@ -55,7 +55,7 @@ def load_weights(directory=WEIGHTS_DIR):
     with open(os.path.join(directory, STEM + ".json")) as f:
         meta = json.load(f)
     model = build(len(meta["classes"]), meta)
-    tensors = safetensors_io.load(os.path.join(directory, STEM + ".safetensors"))
+    tensors = load_file(os.path.join(directory, STEM + ".safetensors"))
     model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
     return model.eval(), meta
 
@@ -88,8 +88,8 @@ def write_fixtures(source=None, directory=FIXTURES_DIR, weights_dir=WEIGHTS_DIR,
         logits = model(torch.from_numpy(x).double())
         probs = torch.softmax(logits, dim=1)
     os.makedirs(directory, exist_ok=True)
-    safetensors_io.save({"input": x, "logits": logits.float().numpy(), "probabilities": probs.float().numpy()},
-                        os.path.join(directory, "parity.safetensors"))
+    save_file({"input": np.ascontiguousarray(x), "logits": np.ascontiguousarray(logits.float().numpy()),
+               "probabilities": np.ascontiguousarray(probs.float().numpy())}, os.path.join(directory, "parity.safetensors"))
     with open(os.path.join(weights_dir, STEM + ".safetensors"), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     info = {"weights": f"Sources/SpinePlanModel/Weights/{STEM}.safetensors", "weights_sha256": digest,

@@ -98,6 +98,8 @@ def main():
                 sys.exit("association rejected")
             for f in files:
                 status = assoc.send_c_store(pydicom.dcmread(f))
+                if "Status" not in status:
+                    sys.exit(f"{case}: no C-STORE response (association aborted or timed out):\n" + "".join(log[-20:]))
                 if status.Status != 0:
                     sys.exit(f"C-STORE failed with 0x{status.Status:04X}")
             t0 = time.perf_counter()  # the console has the response to its last slice

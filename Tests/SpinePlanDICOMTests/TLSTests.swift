@@ -5,7 +5,10 @@ import Testing
 
 /// A throw-away PKI made with the openssl tool: a CA, the server's certificate, two client certificates it signed,
 /// and one client certificate from a CA the server does not trust.
-struct TestPKI {
+struct TestPKI: Sendable {
+    /// Made once for the suite: seven RSA keys per test were a burst of CPU that starved the rest of the full run.
+    static let shared = Task { try await TestPKI() }
+
     let directory: TemporaryDirectory
     func path(_ name: String) -> String { directory.appending(name) }
 
@@ -51,9 +54,10 @@ struct TestPKI {
 struct TLSTests {
     @Test("DCMTK's storescu +tls sends a series, each side verifying the other's certificate")
     func storescu() async throws {
-        let pki = try await TestPKI()
-        defer { pki.directory.remove() }
-        let dir = pki.path("series")
+        let pki = try await TestPKI.shared.value
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let dir = scratch.appending("series")
         #expect(try await PythonPeer.run(["make-classic", dir, "--count", "3"]).status == 0)
         let server = try TestServer { $0.tls = pki.tls() }
         defer { server.stop() }
@@ -67,9 +71,10 @@ struct TLSTests {
 
     @Test("pynetdicom with an ssl context stores over TLS; the plain-TCP sender gets nothing through")
     func pynetdicom() async throws {
-        let pki = try await TestPKI()
-        defer { pki.directory.remove() }
-        let dir = pki.path("series")
+        let pki = try await TestPKI.shared.value
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let dir = scratch.appending("series")
         #expect(try await PythonPeer.run(["make-classic", dir, "--count", "2"]).status == 0)
         let server = try TestServer { $0.tls = pki.tls() }
         defer { server.stop() }
@@ -84,9 +89,10 @@ struct TLSTests {
 
     @Test("no client certificate, one from an untrusted CA, or one not in the allow list is refused; a listed console still gets through")
     func clientCertificates() async throws {
-        let pki = try await TestPKI()
-        defer { pki.directory.remove() }
-        let dir = pki.path("series")
+        let pki = try await TestPKI.shared.value
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let dir = scratch.appending("series")
         #expect(try await PythonPeer.run(["make-classic", dir, "--count", "1"]).status == 0)
         // As an admin would paste it from `openssl x509 -fingerprint`: upper case with colons.
         let listed = try await pki.fingerprint("console")
@@ -109,9 +115,10 @@ struct TLSTests {
 
     @Test("a peer that opens TLS and stalls mid-handshake holds only itself; a good console is served meanwhile")
     func stalledHandshake() async throws {
-        let pki = try await TestPKI()
-        defer { pki.directory.remove() }
-        let dir = pki.path("series")
+        let pki = try await TestPKI.shared.value
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let dir = scratch.appending("series")
         #expect(try await PythonPeer.run(["make-classic", dir, "--count", "1"]).status == 0)
         let server = try TestServer { $0.tls = pki.tls(verifyingClients: false); $0.acseTimeoutSeconds = 4 }
         defer { server.stop() }
@@ -129,8 +136,7 @@ struct TLSTests {
 
     @Test("a private key that does not belong to the certificate fails at start with both file names")
     func mismatchedKey() async throws {
-        let pki = try await TestPKI()
-        defer { pki.directory.remove() }
+        let pki = try await TestPKI.shared.value
         var config = StorageSCPConfiguration()
         config.port = 0
         config.tls = .init(certificateFile: pki.path("server.crt"), privateKeyFile: pki.path("console.key"))

@@ -14,9 +14,7 @@ public final class ServiceStatus: Sendable {
         var lastError: DaemonStatusReport.Failure?
         var lastLatencyMilliseconds: Double?
         var lastBeat: ContinuousClock.Instant = .now
-        /// Start of each plan in flight (the planning loop runs up to two at once), by the token it was given.
-        var planning: [Int: ContinuousClock.Instant] = [:]
-        var nextPlanningToken = 0
+        var planningSince: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
@@ -66,20 +64,13 @@ public final class ServiceStatus: Sendable {
     public func sinceLastBeat(at now: ContinuousClock.Instant = .now) -> Duration { now - state.withLock { $0.lastBeat } }
 
     /// Brackets one localizer's planning, so a plan that never returns is seen even while other loops beat.
-    /// A plan has started; hand the token back to `planningFinished`.
-    public func planningStarted(at now: ContinuousClock.Instant = .now) -> Int {
-        state.withLock { s in
-            s.nextPlanningToken += 1
-            s.planning[s.nextPlanningToken] = now
-            return s.nextPlanningToken
-        }
-    }
-    public func planningFinished(_ token: Int) { state.withLock { _ = $0.planning.removeValue(forKey: token) } }
+    public func planningStarted(at now: ContinuousClock.Instant = .now) { state.withLock { $0.planningSince = now } }
+    public func planningFinished() { state.withLock { $0.planningSince = nil } }
 
     /// True while every loop turns: beats keep coming and no plan has run longer than `limit`.
     public func isHealthy(limit: Duration, at now: ContinuousClock.Instant = .now) -> Bool {
         state.withLock { s in
-            now - s.lastBeat < limit && (s.planning.values.min().map { now - $0 < limit } ?? true)
+            now - s.lastBeat < limit && (s.planningSince.map { now - $0 < limit } ?? true)
         }
     }
 

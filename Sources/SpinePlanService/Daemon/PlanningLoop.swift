@@ -3,13 +3,8 @@ import Logging
 import ServiceLifecycle
 import SpinePlanDICOM
 
-/// Plans queued localizers, two at a time, and puts each result in the outbox; after the queue is finished it plans
-/// what is left, then ends.
-///
-/// Two, because a plan's stages take turns between the one inference thread (the network) and the cooperative pool
-/// (preprocessing, postprocessing, the planner, the SR and overlay, the outbox write): with a second localizer in
-/// flight, one runs on the inference thread while the other uses the second core. The inference thread's queue
-/// still runs one network at a time.
+/// Plans queued localizers one at a time (inference is single-threaded by design) and puts each result in the
+/// outbox; after the queue is finished it plans what is left, then ends.
 struct PlanningLoop: Service {
     let queue: PlanningQueue
     let planning: SessionPlanning
@@ -22,44 +17,26 @@ struct PlanningLoop: Service {
     let journal: InstanceJournal
     let logger: Logger
 
-    static let localizersInFlight = 2
-
     func run() async throws {
-        await withTaskGroup(of: Disposition.self) { group in
-            var inFlight = 0
-            var shuttingDown = false
-            for await snapshot in queue.snapshots {
-                if inFlight == Self.localizersInFlight {
-                    if await group.next() == .shutDownWaitingForSpace { shuttingDown = true }
-                    inFlight -= 1
-                }
-                if shuttingDown { break }
-                inFlight += 1
-                group.addTask { await self.plan(snapshot) }
+        for await snapshot in queue.snapshots {
+            let started = ContinuousClock.now
+            status.planningStarted(at: started)
+            let outcome = await planning.plan(snapshot)
+            status.planningFinished()
+            queue.planned()
+            status.beat()
+            let disposition = await deliver(snapshot, outcome, started: started)
+            if disposition == .shutDownWaitingForSpace { break }
+            if disposition == .finishedWithoutResults {
+                // It can never give a result: the journal's copies are done with. (Results forget them as they
+                // are committed to the outbox, in `deliver`.)
+                journal.forget(sopInstanceUIDs: snapshot.instances.map(\.sopInstanceUID))
             }
-            await group.waitForAll()
+            afterPlanning.hand(snapshot, outcome)
+            notifier.status(status.summary(outboxDepth: outbox.depth))
         }
         afterPlanning.finish()
         try? await gracefulShutdown()
-    }
-
-    private func plan(_ snapshot: LocalizerSnapshot) async -> Disposition {
-        let started = ContinuousClock.now
-        let token = status.planningStarted(at: started)
-        let outcome = await planning.plan(snapshot)
-        status.planningFinished(token)
-        queue.planned()
-        status.beat()
-        let disposition = await deliver(snapshot, outcome, started: started)
-        if disposition == .shutDownWaitingForSpace { return disposition }
-        if disposition == .finishedWithoutResults {
-            // It can never give a result: the journal's copies are done with. (Results forget them as they are
-            // committed to the outbox, in `deliver`.)
-            journal.forget(sopInstanceUIDs: snapshot.instances.map(\.sopInstanceUID))
-        }
-        afterPlanning.hand(snapshot, outcome)
-        notifier.status(status.summary(outboxDepth: outbox.depth))
-        return disposition
     }
 
     /// What became of a planned session's results.

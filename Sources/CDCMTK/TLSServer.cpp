@@ -146,17 +146,15 @@ bool TLSServer::secure(int fd, std::chrono::steady_clock::time_point deadline, s
             return fail("TLS: client certificate SHA-256 " + hex + " is not in the allow list");
     }
     // The whole A-ASSOCIATE-RQ must be in before DCMTK reads it under the shared lock, as on a plain socket.
-    unsigned char header[6];
     size_t want = 6;
     std::vector<unsigned char> buf(want);
     for (;;) {
         int n = SSL_peek(ssl, buf.data(), static_cast<int>(buf.size()));
         if (n > 0) {
             if (want == 6 && n >= 6) {
-                std::memcpy(header, buf.data(), 6);
-                uint32_t length = (uint32_t(header[2]) << 24) | (uint32_t(header[3]) << 16) |
-                                  (uint32_t(header[4]) << 8) | uint32_t(header[5]);
-                if (header[0] != 0x01 || length > 65536) return fail("TLS: the first PDU is not an A-ASSOCIATE-RQ");
+                uint32_t length = (uint32_t(buf[2]) << 24) | (uint32_t(buf[3]) << 16) |
+                                  (uint32_t(buf[4]) << 8) | uint32_t(buf[5]);
+                if (buf[0] != 0x01 || length > 65536) return fail("TLS: the first PDU is not an A-ASSOCIATE-RQ");
                 want = 6 + length;
                 buf.resize(want);
                 continue;

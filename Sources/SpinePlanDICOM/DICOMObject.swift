@@ -185,11 +185,36 @@ public struct DICOMItem {
         var error = spdcm_error()
         guard locked({ spdcm_item_put_empty_sequence($0, tag.group, tag.element, &error) }) else { throw DICOMError(error) }
     }
+
+    /// The item's own elements (not those inside its sequences), in ascending tag order, with DCMTK's VR for each.
+    public var elements: [(tag: Tag, vr: String)] {
+        locked { handle in
+            (0..<spdcm_item_element_count(handle)).compactMap { index -> (tag: Tag, vr: String)? in
+                var group: UInt16 = 0, element: UInt16 = 0
+                var vr: (CChar, CChar, CChar) = (0, 0, 0)
+                let found = withUnsafeMutablePointer(to: &vr) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 3) { spdcm_item_element_at(handle, index, &group, &element, $0) }
+                }
+                guard found else { return nil }
+                return (Tag(group, element), String(decoding: [UInt8(bitPattern: vr.0), UInt8(bitPattern: vr.1)], as: UTF8.self))
+            }
+        }
+    }
+
+    /// Removes an element; false when it was absent.
+    @discardableResult
+    public func remove(_ tag: Tag) -> Bool { locked { spdcm_item_remove($0, tag.group, tag.element) } }
+
+    /// Empties an element's value and keeps the element; a sequence loses its items.
+    public func clear(_ tag: Tag) throws(DICOMError) {
+        var error = spdcm_error()
+        guard locked({ spdcm_item_clear($0, tag.group, tag.element, &error) }) else { throw DICOMError(error) }
+    }
 }
 
 extension String {
     /// Without DICOM's space and NUL padding at either end.
-    var trimmingDICOMPadding: String {
+    package var trimmingDICOMPadding: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\0" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\0" { s.removeLast() }

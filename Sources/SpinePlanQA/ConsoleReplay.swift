@@ -121,7 +121,7 @@ public final class ConsoleReplay: Sendable {
         guard let object = try? DICOMObject(datasetBytes: instance.datasetBytes, transferSyntax: instance.transferSyntaxUID) else { return nil }
         let root = object.root
         guard root.trimmed(.photometricInterpretation) == "RGB", root.int(.samplesPerPixel) == 3, root.int(.bitsAllocated) == 8,
-              root.int(Tag(0x0028, 0x0006)) ?? 0 == 0, let rows = root.int(.rows), let columns = root.int(.columns),
+              root.int(.planarConfiguration) ?? 0 == 0, let rows = root.int(.rows), let columns = root.int(.columns),
               let pixels = root.bytes(.pixelData), pixels.count >= rows * columns * 3 else { return nil }
         return PNGEncoder.rgb(width: columns, height: rows, pixels: Array(pixels.prefix(rows * columns * 3)))
     }

@@ -29,23 +29,41 @@ public enum RecordingExport {
             files.append(.init(path: path, bytes: bytes.count, sha256: SHA256.hex(bytes)))
         }
         let explicit = TransferSyntax.explicitVRLittleEndian
+        func clean(_ bytes: [UInt8], _ transferSyntax: String, _ path: String) throws(RecordingError) -> [UInt8] {
+            do {
+                return try deidentifier.apply(bytes, transferSyntax: transferSyntax)
+            } catch {
+                throw RecordingError(.corrupt, "\(recording.directory)/\(path): cannot de-identify: \(error.message)")
+            }
+        }
+        func frame(_ dataset: [UInt8], _ meta: Part10File.Meta, _ path: String) throws(RecordingError) -> (file: [UInt8], datasetOffset: Int) {
+            do {
+                return try Part10File.encode(dataset: dataset, meta: meta)
+            } catch {
+                throw RecordingError(.io, "\(destination)/\(path): \(error.message)")
+            }
+        }
         for instance in source.instances {
-            let clean = try deidentifier.apply(try explicitBytes(try recording.datasetBytes(instance), instance.transferSyntaxUID, instance.file))
+            let dataset = try clean(try recording.datasetBytes(instance), instance.transferSyntaxUID, instance.file)
             let sopInstance = deidentifier.remap(instance.sopInstanceUID)
-            let (file, offset) = Part10File.encode(dataset: clean, meta: .init(sopClassUID: instance.sopClassUID, sopInstanceUID: sopInstance,
-                                                                             transferSyntaxUID: explicit))
+            let (file, offset) = try frame(dataset, .init(sopClassUID: instance.sopClassUID, sopInstanceUID: sopInstance,
+                                                          transferSyntaxUID: explicit), instance.file)
             try put(instance.file, file)
             instances.append(.init(file: instance.file, sopClassUID: instance.sopClassUID, sopInstanceUID: sopInstance,
                                    transferSyntaxUID: explicit, arrivalSeconds: instance.arrivalSeconds, association: instance.association, datasetOffset: offset,
-                                   datasetLength: clean.count, datasetSHA256: SHA256.hex(clean)))
+                                   datasetLength: dataset.count, datasetSHA256: SHA256.hex(dataset)))
         }
         for path in [source.structuredReport, source.overlay].compactMap({ $0 }) {
             let bytes = try recording.file(path)
-            guard let (meta, offset) = Part10File.parse(bytes) else { throw RecordingError(.corrupt, "\(recording.directory)/\(path): not a DICOM file") }
-            let clean = try deidentifier.apply(try explicitBytes(Array(bytes[offset...]), meta.transferSyntaxUID, path))
-            try put(path, Part10File.encode(dataset: clean, meta: .init(sopClassUID: meta.sopClassUID,
-                                                                       sopInstanceUID: deidentifier.remap(meta.sopInstanceUID),
-                                                                       transferSyntaxUID: explicit)).file)
+            let meta: Part10File.Meta, offset: Int
+            do {
+                (meta, offset) = try Part10File.parse(bytes)
+            } catch {
+                throw RecordingError(.corrupt, "\(recording.directory)/\(path): \(error.message)")
+            }
+            let dataset = try clean(Array(bytes[offset...]), meta.transferSyntaxUID, path)
+            try put(path, try frame(dataset, .init(sopClassUID: meta.sopClassUID, sopInstanceUID: deidentifier.remap(meta.sopInstanceUID),
+                                                   transferSyntaxUID: explicit), path).file)
         }
         for path in [source.plan, source.overlayPNG].compactMap({ $0 }) {
             try put(path, try recording.file(path))
@@ -58,15 +76,5 @@ public enum RecordingExport {
             failure: source.failure, timingsMilliseconds: source.timingsMilliseconds, complete: true, deidentified: true, files: files)
         try disk.write(try RecordingSession.encode(manifest), to: destination + "/manifest.json")
         return try Recording(at: destination)
-    }
-
-    /// The dataset in Explicit VR Little Endian, converting through DCMTK when it arrived otherwise.
-    static func explicitBytes(_ bytes: [UInt8], _ transferSyntax: String, _ file: String) throws(RecordingError) -> [UInt8] {
-        if transferSyntax == TransferSyntax.explicitVRLittleEndian { return bytes }
-        do {
-            return try DICOMObject(datasetBytes: bytes, transferSyntax: transferSyntax).encoded(transferSyntax: TransferSyntax.explicitVRLittleEndian)
-        } catch {
-            throw RecordingError(.corrupt, "\(file): cannot convert from transfer syntax \(transferSyntax): \(error.message)")
-        }
     }
 }

@@ -19,10 +19,11 @@ public enum RecordingImport {
             let path = folder + "/" + name
             guard let data = FileManager.default.contents(atPath: path) else { throw RecordingError(.io, "\(path): unreadable") }
             let bytes = Array(data)
-            guard let (meta, offset) = Part10File.parse(bytes) else { throw RecordingError(.corrupt, "\(path): not a DICOM Part 10 file") }
-            let dataset = Array(bytes[offset...])
-            let slices: [Slice]
+            let meta: Part10File.Meta, dataset: [UInt8], slices: [Slice]
             do {
+                let (read, offset) = try Part10File.parse(bytes)
+                meta = read
+                dataset = Array(bytes[offset...])
                 slices = try SliceDecoder.slices(from: DICOMObject(datasetBytes: dataset, transferSyntax: meta.transferSyntaxUID))
             } catch {
                 throw RecordingError(.corrupt, "\(path): \(error.message)")

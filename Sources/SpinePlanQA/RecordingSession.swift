@@ -72,8 +72,13 @@ public final class RecordingSession: Sendable {
             let association = (s.associations.firstIndex(of: instance.associationID) ?? 0) + 1
             let meta = Part10File.Meta(sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID,
                                        transferSyntaxUID: instance.transferSyntaxUID, sourceAETitle: instance.callingAETitle)
-            let (bytes, datasetOffset) = Part10File.encode(dataset: instance.datasetBytes, meta: meta)
+            let bytes: [UInt8], datasetOffset: Int
             do throws(RecordingError) {
+                do throws(DICOMError) {
+                    (bytes, datasetOffset) = try Part10File.encode(dataset: instance.datasetBytes, meta: meta)
+                } catch {
+                    throw RecordingError(.io, "\(file): cannot frame the instance: \(error.message)")
+                }
                 try recorder.disk.write(bytes, to: directory + "/" + file)
             } catch {
                 fail(&s, recorder, error)
@@ -110,8 +115,9 @@ public final class RecordingSession: Sendable {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 if let json = try? encoder.encode(plan) { pending.append(("plan.json", Array(json))) }
             }
-            if let sr { pending.append(("sr.dcm", Part10File.wrapResult(sr))) }
-            if let overlay { pending.append(("overlay.dcm", Part10File.wrapResult(overlay))) }
+            // A result DCMTK cannot frame is kept as sent rather than lost: verification then names it.
+            if let sr { pending.append(("sr.dcm", (try? Part10File.wrapResult(sr)) ?? sr)) }
+            if let overlay { pending.append(("overlay.dcm", (try? Part10File.wrapResult(overlay)) ?? overlay)) }
             if let overlayPNG { pending.append(("overlay.png", overlayPNG)) }
             for (file, bytes) in pending {
                 do throws(RecordingError) {

@@ -7,18 +7,6 @@ import SpinePlanService
 /// one TID 1410 measurement group per disc with a tracking identifier, a finding site, a 5-point SCOORD3D polygon (the
 /// centre slice's FOV rectangle) and NUM items for thickness, spacing, slice count and confidence.
 public enum StructuredReportPlan {
-    static let contentSequence = Tag(0x0040, 0xA730)
-    static let valueType = Tag(0x0040, 0xA040)
-    static let conceptName = Tag(0x0040, 0xA043)
-    static let conceptCode = Tag(0x0040, 0xA168)
-    static let textValue = Tag(0x0040, 0xA160)
-    static let measuredValue = Tag(0x0040, 0xA300)
-    static let numericValue = Tag(0x0040, 0xA30A)
-    static let graphicData = Tag(0x0070, 0x0022)
-    static let graphicType = Tag(0x0070, 0x0023)
-    static let codeValue = Tag(0x0008, 0x0100)
-    static let codeMeaning = Tag(0x0008, 0x0104)
-
     /// The plan in an SR object. Planes with no readable polygon are skipped with a warning in the plan.
     /// The SR does not carry abstention, so it is inferred: no planes, or any plane without a named level.
     public static func plan(from object: DICOMObject, model: String = "") throws(RecordingError) -> ScanPlan {
@@ -39,11 +27,11 @@ public enum StructuredReportPlan {
 
     /// Measurement groups: CONTAINER items holding a SCOORD3D child, wherever they sit in the tree.
     static func collectGroups(_ item: DICOMItem, into groups: inout [DICOMItem]) {
-        let n = item.sequenceCount(contentSequence)
+        let n = item.sequenceCount(.contentSequence)
         for i in 0..<n {
-            guard let child = item.sequenceItem(contentSequence, i) else { continue }
-            if child.trimmed(valueType) == "CONTAINER" {
-                if children(child).contains(where: { $0.trimmed(valueType) == "SCOORD3D" }) {
+            guard let child = item.sequenceItem(.contentSequence, i) else { continue }
+            if child.trimmed(.valueType) == "CONTAINER" {
+                if children(child).contains(where: { $0.trimmed(.valueType) == "SCOORD3D" }) {
                     groups.append(child)
                 } else {
                     collectGroups(child, into: &groups)
@@ -53,12 +41,12 @@ public enum StructuredReportPlan {
     }
 
     static func children(_ item: DICOMItem) -> [DICOMItem] {
-        (0..<item.sequenceCount(contentSequence)).compactMap { item.sequenceItem(contentSequence, $0) }
+        (0..<item.sequenceCount(.contentSequence)).compactMap { item.sequenceItem(.contentSequence, $0) }
     }
 
     static func concept(_ item: DICOMItem) -> (code: String, meaning: String) {
-        let c = item.sequenceItem(conceptName, 0)
-        return (c?.trimmed(codeValue) ?? "", (c?.trimmed(codeMeaning) ?? "").lowercased())
+        let c = item.sequenceItem(.conceptNameCodeSequence, 0)
+        return (c?.trimmed(.codeValue) ?? "", (c?.trimmed(.codeMeaning) ?? "").lowercased())
     }
 
     static func plane(_ group: DICOMItem) -> ScanPlan.Plane? {
@@ -67,18 +55,18 @@ public enum StructuredReportPlan {
         var thickness = 0.0, spacing = 0.0, slices = 0, confidence = 0.0
         for child in children(group) {
             let (code, meaning) = concept(child)
-            switch child.trimmed(valueType) {
+            switch child.trimmed(.valueType) {
             case "TEXT" where code == "112039" || meaning.contains("tracking identifier"):
-                if let text = child.trimmed(textValue), let first = text.split(separator: " ").first, first.contains("/") {
+                if let text = child.trimmed(.textValue), let first = text.split(separator: " ").first, first.contains("/") {
                     level = DiscLevel(name: String(first))
                 }
             case "CODE" where code == "363698007" || meaning.contains("finding site"):
-                if level == nil, let site = child.sequenceItem(conceptCode, 0)?.trimmed(codeValue) { level = StructuredReportWriter.level(ofFindingSite: site) }
+                if level == nil, let site = child.sequenceItem(.conceptCodeSequence, 0)?.trimmed(.codeValue) { level = StructuredReportWriter.level(ofFindingSite: site) }
             case "SCOORD3D":
-                guard child.trimmed(graphicType) == "POLYGON", let v = child.doubles(graphicData), v.count >= 12 else { continue }
+                guard child.trimmed(.graphicType) == "POLYGON", let v = child.doubles(.graphicData), v.count >= 12 else { continue }
                 points = stride(from: 0, to: v.count - 2, by: 3).map { Vector3(v[$0], v[$0 + 1], v[$0 + 2]) }
             case "NUM":
-                guard let value = child.sequenceItem(measuredValue, 0)?.doubles(numericValue)?.first else { continue }
+                guard let value = child.sequenceItem(.measuredValueSequence, 0)?.doubles(.numericValue)?.first else { continue }
                 // SpinePlan's codes first (112225, 112226 DCM; SLICES, CONFIDENCE 99SPINEPLAN), then the meaning.
                 if code == "112225" || meaning.contains("thickness") { thickness = value }
                 else if code == "112226" || meaning.contains("spacing") || meaning.contains("between") { spacing = value }

@@ -70,12 +70,12 @@ public enum DICOMFileWriter {
         try pixelModule(root, first.plane, frames: frames.count)
 
         let dimensionOrganization = DICOMUID.fromBits(high: stableHash(first.sopInstanceUID + "/dim"), low: stableHash(first.seriesInstanceUID + "/dim"))
-        try root.appendItem(.dimensionOrganizationSequence).set(Tag(0x0020, 0x9164), dimensionOrganization)
+        try root.appendItem(.dimensionOrganizationSequence).set(.dimensionOrganizationUID, dimensionOrganization)
         for (pointer, group) in [(Tag.stackID, Tag.frameContentSequence), (Tag.inStackPositionNumber, Tag.frameContentSequence)] {
             let index = try root.appendItem(.dimensionIndexSequence)
-            try index.set(Tag(0x0020, 0x9164), dimensionOrganization)
-            try index.set(Tag(0x0020, 0x9165), pointer.description)
-            try index.set(Tag(0x0020, 0x9167), group.description)
+            try index.set(.dimensionOrganizationUID, dimensionOrganization)
+            try index.set(.dimensionIndexPointer, pointer.description)
+            try index.set(.functionalGroupPointer, group.description)
         }
 
         let shared = try root.appendItem(.sharedFunctionalGroupsSequence)

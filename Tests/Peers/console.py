@@ -278,19 +278,25 @@ def echo_loop(args):
     """Opens and releases many associations in a row, each with a C-ECHO and a C-STORE."""
     ae = make_ae(args, ["1.2.840.10008.1.1", MR])
     files = sorted(os.path.join(args.dir, f) for f in os.listdir(args.dir) if f.endswith(".dcm"))
-    failures = 0
+    failures, reasons = 0, []
     for i in range(args.count):
+        started = time.monotonic()
         assoc = ae.associate(args.host, args.port, ae_title=args.called)
         if not assoc.is_established:
             failures += 1
+            reasons.append({"association": i, "step": "associate", "rejected": assoc.is_rejected,
+                            "aborted": assoc.is_aborted, "seconds": round(time.monotonic() - started, 3)})
             continue
         ok = assoc.send_c_echo()
         st = assoc.send_c_store(files[i % len(files)])
         # An empty response dataset means no C-STORE-RSP arrived (timeout or abort): a failure, not a crash.
         if not ok or getattr(st, "Status", None) != 0:
             failures += 1
+            reasons.append({"association": i, "step": "echo" if not ok else "store",
+                            "echo_status": getattr(ok, "Status", None), "store_status": getattr(st, "Status", None),
+                            "aborted": assoc.is_aborted, "seconds": round(time.monotonic() - started, 3)})
         assoc.release()
-    print(json.dumps({"associations": args.count, "failures": failures}))
+    print(json.dumps({"associations": args.count, "failures": failures, "reasons": reasons}))
 
 
 def scp(args):

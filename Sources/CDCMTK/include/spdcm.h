@@ -67,7 +67,7 @@ size_t spdcm_item_sequence_count(const spdcm_item *item, uint16_t group, uint16_
 spdcm_item *_Nullable spdcm_item_sequence_item(const spdcm_item *item, uint16_t group, uint16_t element,
                                                size_t index);
 
-/* Puts a string value, using the data dictionary's VR for the tag. */
+/* Puts a string value: an element already present keeps its VR, a new one takes the data dictionary's. */
 bool spdcm_item_put_string(spdcm_item *item, uint16_t group, uint16_t element, const char *value,
                            spdcm_error *error);
 bool spdcm_item_put_uint16(spdcm_item *item, uint16_t group, uint16_t element, uint16_t value,
@@ -86,6 +86,34 @@ spdcm_item *_Nullable spdcm_item_append_sequence_item(spdcm_item *item, uint16_t
                                                       spdcm_error *error);
 /* Creates an empty sequence (type 2 attributes). */
 bool spdcm_item_put_empty_sequence(spdcm_item *item, uint16_t group, uint16_t element, spdcm_error *error);
+
+/* The number of elements directly in the item (those inside its sequences not counted). */
+size_t spdcm_item_element_count(const spdcm_item *item);
+/* The tag and VR (two letters and a NUL) of the item's index-th element, in ascending tag order. */
+bool spdcm_item_element_at(const spdcm_item *item, size_t index, uint16_t *group, uint16_t *element,
+                           char vr[_Nonnull 3]);
+/* Removes an element and frees it; false when it was absent. */
+bool spdcm_item_remove(spdcm_item *item, uint16_t group, uint16_t element);
+/* Empties an element's value and keeps the element (a sequence loses its items). */
+bool spdcm_item_clear(spdcm_item *item, uint16_t group, uint16_t element, spdcm_error *error);
+
+/* ---------------------------------------------------------------- Part 10 framing */
+
+/* The file meta information SpinePlan writes and reads (PS3.10 7.1); strings are NUL-terminated. */
+typedef struct spdcm_part10_meta {
+    char sop_class_uid[65];
+    char sop_instance_uid[65];
+    char transfer_syntax_uid[65];
+    char source_ae_title[17];
+} spdcm_part10_meta;
+
+/* The preamble, "DICM" and the meta group, encoded by DCMTK; the dataset's bytes follow verbatim.
+   Free *bytes with spdcm_free. */
+bool spdcm_part10_header(const spdcm_part10_meta *meta, uint8_t *_Nullable *_Nonnull bytes, size_t *length,
+                         spdcm_error *error);
+/* Reads the meta group of a Part 10 file held in memory; *dataset_offset is where the dataset begins. */
+bool spdcm_part10_read_meta(const uint8_t *bytes, size_t length, spdcm_part10_meta *meta, size_t *dataset_offset,
+                            spdcm_error *error);
 
 void spdcm_free(void *_Nullable pointer);
 

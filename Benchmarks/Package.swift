@@ -12,7 +12,7 @@ let package = Package(
     ],
     targets: [
         // The FMA peak kernel needs AVX-512 code generation whatever the toolchain's default target is.
-        .target(name: "CFMAPeak", cSettings: [.unsafeFlags(["-O3", "-mavx512f", "-mfma", "-mavx512bf16", "-mavx512bw", "-mavx512vl"])]),
+        .target(name: "CFMAPeak", cSettings: [.unsafeFlags(["-O3"])]),
         .executableTarget(
             name: "LocalizerBenchmark",
             dependencies: [

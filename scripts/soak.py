@@ -63,6 +63,7 @@ def main():
     p.add_argument("--consoles", type=int, default=8)
     p.add_argument("--seconds", type=float, default=600)
     p.add_argument("--settle", type=float, default=60, help="seconds after the load to wait for results and RSS")
+    p.add_argument("--window", type=float, default=75, help="seconds after the load before the last RSS sample")
     p.add_argument("--planes", default="sag,cor")
     p.add_argument("--state", required=True)
     p.add_argument("--json")
@@ -173,7 +174,7 @@ def main():
     after = rss_kib(daemon.pid)
     # Planned sessions are kept 60 s for late slices and the allocator is trimmed every 10 s when idle: what is
     # left past that window is what the load left behind.
-    while time.monotonic() - load_end < 75:
+    while time.monotonic() - load_end < args.window:
         time.sleep(1)
     after_window = rss_kib(daemon.pid)
     daemon.terminate()

@@ -1,7 +1,8 @@
 import CDCMTK
+import SpinePlanGeometry
 
 /// A failure in the DICOM edge: a code callers can switch on, and a message a person can act on.
-public struct DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DICOMError: DomainError, Equatable {
     /// What kind of failure this is.
     public enum Code: Sendable, Equatable {
         case invalidArgument, parse, io, notFound, network, rejected, timeout, noPresentationContext, internalFailure
@@ -21,7 +22,6 @@ public struct DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { message }
 
     init(_ error: spdcm_error) {
         let message = withUnsafeBytes(of: error.message) { raw in

@@ -1,5 +1,7 @@
+import SpinePlanGeometry
+
 /// Why a model could not be loaded or run.
-public struct ModelError: Error, Sendable, CustomStringConvertible {
+public struct ModelError: DomainError {
     /// What kind of failure this is.
     public enum Code: Sendable, Equatable {
         case missingFile, truncatedFile, malformedHeader, mismatchedTensor, unsupportedArchitecture, engineFailure, badInput
@@ -15,5 +17,4 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { message }
 }

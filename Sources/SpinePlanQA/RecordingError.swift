@@ -1,6 +1,8 @@
 import SpinePlanService
+import SpinePlanGeometry
+
 /// A recording that cannot be used: which way it is broken, and a message naming the file at fault.
-public struct RecordingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct RecordingError: DomainError, Equatable {
     /// How the recording is broken; corrupt, incomplete and checksum failures are kept apart on purpose.
     public enum Code: Sendable, Equatable {
         /// No such directory, or it cannot be read.
@@ -23,5 +25,4 @@ public struct RecordingError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    public var description: String { message }
 }

@@ -1,5 +1,7 @@
+import SpinePlanGeometry
+
 /// Why the virtual scanner could not synthesise a session.
-public struct ScannerError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ScannerError: DomainError, Equatable {
     /// The kinds of failure; callers map the usage kinds to exit code 2.
     public enum Code: String, Sendable, Equatable, CaseIterable {
         /// An option is out of range (count, output directory, seed).

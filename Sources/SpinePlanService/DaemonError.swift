@@ -1,5 +1,7 @@
+import SpinePlanGeometry
+
 /// Why the daemon could not start.
-public struct DaemonError: Error, Sendable, CustomStringConvertible {
+public struct DaemonError: DomainError {
     /// What kind of failure this is.
     public enum Code: Sendable, Equatable { case listen, stateDirectory, model, configuration }
 
@@ -11,5 +13,4 @@ public struct DaemonError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { message }
 }

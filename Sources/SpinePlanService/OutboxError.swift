@@ -1,5 +1,7 @@
+import SpinePlanGeometry
+
 /// Why the outbox could not take or keep a result.
-public struct OutboxError: Error, Sendable, CustomStringConvertible {
+public struct OutboxError: DomainError {
     /// What kind of failure this is.
     public enum Code: Sendable, Equatable { case directory, write, diskFull }
 
@@ -11,5 +13,4 @@ public struct OutboxError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { message }
 }

@@ -123,7 +123,7 @@ final class LockedBox: @unchecked Sendable {
 
 let fmaPeak = (0..<3).map { _ in peak { fmapeak_f32($0) } }.max()!
 let bf16Peak = fmapeak_bf16(1) < 0 ? nil : (0..<3).map { _ in peak { fmapeak_bf16($0) } }.max()!
-print("peak f32 FMA     \(f1(fmaPeak)) GFLOP/s on \(cores) cores (AVX-512 vfmadd, per-thread CPU time, best of 3)")
+print("peak f32 FMA     \(f1(fmaPeak)) GFLOP/s on \(cores) cores (\(String(cString: fmapeak_f32_isa())) vfmadd, per-thread CPU time, best of 3)")
 if let bf16Peak { print("peak bf16 dot    \(f1(bf16Peak)) GFLOP/s on \(cores) cores (AVX512-BF16 vdpbf16ps, best of 3)") }
 print("AMX              \(Localizer.instructionSet.contains("amx") ? "available" : "not available on this CPU")")
 

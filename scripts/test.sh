@@ -14,8 +14,15 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 # Unit and integration tests (real peers: pynetdicom, pydicom, highdicom, dciodvfy, DCMTK) in one run. Left out: the
 # evaluations that regenerate Docs/ figures from local data when their environment variables are set.
+# `--unit` runs only the fast unit tests, `--integration` only the suites against real peers, processes and data
+# (`scripts/test-kinds.py` tells them apart from the sources); with neither, both run, as in CI.
+kind=()
+case "${1:-}" in
+    --unit) kind=(--skip "$(python3 "$root/scripts/test-kinds.py" integration)"); shift ;;
+    --integration) kind=(--filter "$(python3 "$root/scripts/test-kinds.py" integration)"); shift ;;
+esac
 status=0
-swift test --skip-build --parallel --num-workers 2 --skip 'HeldOutEvaluationTests|OverlayPictureTests' "$@" 2>&1 \
+swift test --skip-build --parallel --num-workers 2 --skip 'HeldOutEvaluationTests|OverlayPictureTests' "${kind[@]}" "$@" 2>&1 \
     | tee "$log" || status=$?
 python3 "$root/scripts/test-summary.py" < "$log" || status=1
 echo "test.sh: finished in $(( $(date +%s) - start )) s"

@@ -21,6 +21,9 @@ import time
 
 import pydicom
 from pynetdicom import AE, evt, AllStoragePresentationContexts
+# pynetdicom 3.0.4 loses a fast SCP's response to a race in its reactor thread (scripts/pynetdicom_race.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import pynetdicom_race  # noqa: E402,F401
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from serve_process import rss_kib, start_serve  # noqa: E402

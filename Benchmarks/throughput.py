@@ -19,6 +19,7 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt  # noqa: E402
 
 from serve_process import rss_kib, start_serve  # noqa: E402
 from soak import fresh_copy, load_sessions  # noqa: E402
+import pynetdicom_race  # noqa: E402,F401  (pynetdicom 3.0.4 loses a fast SCP's response to a reactor race)
 
 SR = "1.2.840.10008.5.1.4.1.1.88.34"
 MR = "1.2.840.10008.5.1.4.1.1.4"

@@ -21,6 +21,7 @@ import pydicom
 from pynetdicom import AE, evt, AllStoragePresentationContexts
 
 from serve_process import rss_kib, start_serve
+import pynetdicom_race  # noqa: E402,F401  (pynetdicom 3.0.4 loses a fast SCP's response to a reactor race)
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
 

@@ -25,6 +25,7 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE, evt, AllStoragePresentationContexts
 
 from serve_process import rss_kib, start_serve
+import pynetdicom_race  # noqa: E402,F401  (pynetdicom 3.0.4 loses a fast SCP's response to a reactor race)
 
 SR = "1.2.840.10008.5.1.4.1.1.88.34"
 MR = "1.2.840.10008.5.1.4.1.1.4"

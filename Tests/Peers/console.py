@@ -15,6 +15,9 @@ import numpy as np
 from pydicom import dcmread
 from pydicom.filereader import read_file_meta_info
 from pynetdicom import _config
+# pynetdicom 3.0.4 loses a fast SCP's response to a race in its reactor thread (scripts/pynetdicom_race.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import pynetdicom_race  # noqa: E402,F401
 
 # Send each file's encoded dataset exactly as it is on disk: byte-identical, and damaged input stays damaged.
 _config.STORE_SEND_CHUNKED_DATASET = True

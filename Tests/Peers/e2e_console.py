@@ -16,6 +16,9 @@ import time
 import numpy as np
 import pydicom
 from pynetdicom import AE, AllStoragePresentationContexts, evt
+# pynetdicom 3.0.4 loses a fast SCP's response to a race in its reactor thread (scripts/pynetdicom_race.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import pynetdicom_race  # noqa: E402,F401
 
 SR = "1.2.840.10008.5.1.4.1.1.88.34"
 SC = "1.2.840.10008.5.1.4.1.1.7"

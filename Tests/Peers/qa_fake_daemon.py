@@ -16,6 +16,9 @@ from io import BytesIO
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pydicom import dcmread  # noqa: E402
 from pynetdicom import AE, evt, AllStoragePresentationContexts  # noqa: E402
+# pynetdicom 3.0.4 loses a fast SCP's response to a race in its reactor thread (scripts/pynetdicom_race.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import pynetdicom_race  # noqa: E402,F401
 from pynetdicom.sop_class import Comprehensive3DSRStorage  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 

@@ -59,7 +59,7 @@ final class Deidentifier {
         let digest = Array(h.finalize())
         var high: UInt64 = 0, low: UInt64 = 0
         for i in 0..<8 { high = high << 8 | UInt64(digest[i]); low = low << 8 | UInt64(digest[8 + i]) }
-        let new = "2.25.\(UInt128(high) << 64 | UInt128(low))"
+        let new = DICOMUID.fromBits(high: high, low: low)
         uidMap[uid] = new
         return new
     }

@@ -10,10 +10,9 @@ import SpinePlanTestSupport
     @Test("no attribute that dicom-anonymizer removes or changes under the Basic Profile keeps its value in our export")
     func matchesIndependentImplementation() async throws {
         try #require(PythonPeer.isAvailable, "needs the .venv peer")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("deid-profile-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let original = root + "/original.dcm", ours = root + "/ours.dcm"
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let original = scratch.appending("original.dcm"), ours = scratch.appending("ours.dcm")
         let made = try await PythonPeer.run(["make", original], script: "deid_check.py")
         #expect(made.status == 0, "\(made.stderr)")
         // Most of the table's ~650 attributes: a check that covered only a handful would prove little.
